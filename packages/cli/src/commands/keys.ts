@@ -1,0 +1,4 @@
+import type { CommandSpec } from '@clawback/core';
+
+/** `clawback keys …` commands. */
+export const keysCommands: CommandSpec[] = [];

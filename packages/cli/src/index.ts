@@ -1,0 +1,2 @@
+export { program } from './program.js';
+export { CLAWBACK_VERSION } from './version.js';

@@ -1,0 +1,1 @@
+export const CLAWBACK_VERSION = '0.1.0';
