@@ -1,0 +1,302 @@
+import { bytesEqual, ClawbackError, INTOTO_PAYLOAD_TYPE } from '@clawback/core';
+import {
+  BUNDLE_V02_MEDIA_TYPE,
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V03_MEDIA_TYPE,
+  type Bundle,
+  bundleFromJSON,
+  type SerializedBundle,
+} from '@sigstore/bundle';
+import { crypto, X509Certificate } from '@sigstore/core';
+import { toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
+import { type CertificateIdentity, certificateIdentity } from './certificate.js';
+import { SigstoreVerifyErrors as E } from './errors.js';
+import { parseTrustedRoot, type SigstoreTrustedRoot } from './trusted-root.js';
+
+/** A Sigstore bundle in its JSON form (what `signStatementKeyless` returns and what is stored on disk). */
+export type SigstoreBundleJson = SerializedBundle;
+
+export interface VerifySigstoreOptions {
+  /** The pinned trusted_root.json (parsed JSON) or the result of `parseTrustedRoot`. Never fetched. */
+  trustedRoot: unknown;
+  /**
+   * The verifier's clock. The certificate's 10-minute validity is checked at the *signing time* proven by
+   * the transparency log / timestamp authority (Sigstore client spec), not at `now`. `now` is used to
+   * refuse evidence from the future: a certificate whose notBefore, or a signing time, lies after
+   * `now + maxClockSkewSeconds` is rejected.
+   */
+  now: Date;
+  /** When given, the DSSE payload must be exactly these bytes (the statement the caller already holds). */
+  expectedPayload?: Uint8Array;
+  /** Required DSSE payloadType; default the in-toto one. */
+  payloadType?: string;
+  /** Tolerance for `now` checks; default 300 s. */
+  maxClockSkewSeconds?: number;
+  /** Required Rekor entries, SCTs and verified timestamps; each defaults to 1 (the public-good policy). */
+  tlogThreshold?: number;
+  ctlogThreshold?: number;
+  timestampThreshold?: number;
+}
+
+export interface SigstoreTimestamp {
+  source: 'transparency-log' | 'timestamp-authority';
+  time: Date;
+}
+
+export interface SigstoreVerification {
+  payloadType: string;
+  /** The verified DSSE payload: the in-toto statement bytes, exactly as signed. */
+  statementBytes: Uint8Array;
+  certificate: CertificateIdentity;
+  /** Signing times proven by the log / TSA (all verified). */
+  timestamps: SigstoreTimestamp[];
+  /** Rekor log indexes of the verified entries (for evidence). */
+  tlogIndexes: string[];
+}
+
+const DEFAULT_SKEW_SECONDS = 300;
+
+/**
+ * Verify a Sigstore bundle (DSSE content, Fulcio certificate) against a pinned trusted root. Pure: no
+ * network, no files, no clock. Throws a ClawbackError with a SIGSTORE_* code on any failure.
+ */
+export function verifySigstoreBundle(
+  bundleJson: unknown,
+  options: VerifySigstoreOptions,
+): SigstoreVerification {
+  const root: SigstoreTrustedRoot = parseTrustedRoot(options.trustedRoot);
+  const bundle = loadBundle(bundleJson);
+  if (bundle.content.$case !== 'dsseEnvelope') {
+    throw new ClawbackError(E.SIGSTORE_BUNDLE_UNSUPPORTED, 'Sigstore bundle does not carry a DSSE envelope', {
+      hint: 'sign the in-toto statement as DSSE (signStatementKeyless does)',
+    });
+  }
+  const envelope = bundle.content.dsseEnvelope;
+  const leaf = leafCertificate(bundle);
+  const entity = toSignedEntity(bundle);
+
+  // DSSE signature over PAE(payloadType, payload) with the certificate's key, checked first so that a
+  // tampered statement or signature is reported as exactly that (the library would report the tlog body).
+  if (
+    envelope.signatures.length !== 1 ||
+    !entity.signature.verifySignature(crypto.createPublicKey(leaf.publicKey))
+  ) {
+    throw new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, 'Sigstore DSSE signature does not verify', {
+      hint: 'the statement or its signature was modified; rebuild and re-sign it',
+    });
+  }
+
+  const verifier = new Verifier(root.material, {
+    tlogThreshold: options.tlogThreshold ?? 1,
+    ctlogThreshold: options.ctlogThreshold ?? 1,
+    timestampThreshold: options.timestampThreshold ?? 1,
+  });
+  try {
+    verifier.verify(entity);
+  } catch (err) {
+    throw translateLibraryError(err, leaf, bundle);
+  }
+
+  const timestamps = verifiedTimestamps(entity.timestamps);
+  checkAgainstNow(leaf, timestamps, options);
+
+  const payloadType = envelope.payloadType;
+  const wantedType = options.payloadType ?? INTOTO_PAYLOAD_TYPE;
+  if (payloadType !== wantedType) {
+    throw new ClawbackError(
+      E.SIGSTORE_PAYLOAD_TYPE_MISMATCH,
+      `Sigstore DSSE payloadType is ${JSON.stringify(payloadType)}, expected ${JSON.stringify(wantedType)}`,
+      { hint: 'the bundle signs something other than an in-toto statement' },
+    );
+  }
+  const statementBytes = new Uint8Array(envelope.payload);
+  if (options.expectedPayload !== undefined && !bytesEqual(statementBytes, options.expectedPayload)) {
+    throw new ClawbackError(E.SIGSTORE_PAYLOAD_MISMATCH, 'Sigstore bundle signs a different statement', {
+      hint: 'the Sigstore bundle belongs to another provenance file; pass the matching pair',
+    });
+  }
+  return {
+    payloadType,
+    statementBytes,
+    certificate: certificateIdentity(leaf),
+    timestamps,
+    tlogIndexes: bundle.verificationMaterial.tlogEntries.map((e) => e.logIndex),
+  };
+}
+
+const SUPPORTED_MEDIA_TYPES = new Set<string>([
+  BUNDLE_V03_MEDIA_TYPE,
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V02_MEDIA_TYPE,
+]);
+
+function loadBundle(json: unknown): Bundle {
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+  } catch (cause) {
+    const fields = (cause as { fields?: unknown }).fields;
+    throw new ClawbackError(
+      E.SIGSTORE_BUNDLE_INVALID,
+      `Sigstore bundle is malformed: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: 'pass the .sigstore.json file produced by signing, unmodified',
+        details: Array.isArray(fields) ? { fields } : {},
+      },
+    );
+  }
+  if (!SUPPORTED_MEDIA_TYPES.has(bundle.mediaType)) {
+    throw new ClawbackError(
+      E.SIGSTORE_BUNDLE_UNSUPPORTED,
+      `Sigstore bundle media type ${bundle.mediaType} is not supported`,
+      {
+        hint: 'use a v0.2 or v0.3 Sigstore bundle',
+      },
+    );
+  }
+  return bundle;
+}
+
+function leafCertificate(bundle: Bundle): X509Certificate {
+  const content = bundle.verificationMaterial.content;
+  let raw: Buffer | undefined;
+  if (content.$case === 'certificate') raw = content.certificate.rawBytes;
+  else if (content.$case === 'x509CertificateChain')
+    raw = content.x509CertificateChain.certificates[0]?.rawBytes;
+  if (raw === undefined) {
+    throw new ClawbackError(E.SIGSTORE_BUNDLE_UNSUPPORTED, 'Sigstore bundle has no Fulcio certificate', {
+      hint: 'only keyless (certificate-based) Sigstore bundles are accepted',
+    });
+  }
+  try {
+    return X509Certificate.parse(Buffer.from(raw));
+  } catch (cause) {
+    throw new ClawbackError(E.SIGSTORE_BUNDLE_INVALID, 'Sigstore bundle certificate is not valid DER', {
+      cause,
+    });
+  }
+}
+
+type EntityTimestamp = ReturnType<typeof toSignedEntity>['timestamps'][number];
+
+// Only called after the Verifier accepted every timestamp (TSA signatures, tlog SETs), so these times are
+// authenticated. A tlog entry's integrated time counts only with an inclusion promise, as in the library.
+function verifiedTimestamps(timestamps: EntityTimestamp[]): SigstoreTimestamp[] {
+  const out: SigstoreTimestamp[] = [];
+  for (const ts of timestamps) {
+    if (ts.$case === 'timestamp-authority') {
+      out.push({ source: 'timestamp-authority', time: ts.timestamp.signingTime });
+    } else if (ts.tlogEntry.inclusionPromise !== undefined) {
+      out.push({ source: 'transparency-log', time: new Date(Number(ts.tlogEntry.integratedTime) * 1000) });
+    }
+  }
+  return out;
+}
+
+function checkAgainstNow(
+  leaf: X509Certificate,
+  timestamps: SigstoreTimestamp[],
+  options: VerifySigstoreOptions,
+): void {
+  const limit = options.now.getTime() + (options.maxClockSkewSeconds ?? DEFAULT_SKEW_SECONDS) * 1000;
+  if (leaf.notBefore.getTime() > limit) {
+    throw new ClawbackError(
+      E.SIGSTORE_CERT_NOT_YET_VALID,
+      `Sigstore certificate is valid only from ${leaf.notBefore.toISOString()}, after now (${options.now.toISOString()})`,
+      { hint: "check this machine's clock; a certificate from the future is refused" },
+    );
+  }
+  const future = timestamps.find((t) => t.time.getTime() > limit);
+  if (future !== undefined) {
+    throw new ClawbackError(
+      E.SIGSTORE_TIMESTAMP_IN_FUTURE,
+      `Sigstore signing time ${future.time.toISOString()} (${future.source}) is after now (${options.now.toISOString()})`,
+      { hint: "check this machine's clock; a signature from the future is refused" },
+    );
+  }
+}
+
+/** Map @sigstore/verify's error codes onto ours; certificate errors are split by what actually failed. */
+function translateLibraryError(err: unknown, leaf: X509Certificate, bundle: Bundle): ClawbackError {
+  if (!(err instanceof VerificationError)) {
+    return new ClawbackError(
+      E.SIGSTORE_VERIFY_FAILED,
+      `Sigstore verification failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const detail = err.message;
+  switch (err.code) {
+    case 'CERTIFICATE_ERROR':
+      return certificateError(err, leaf, bundle);
+    case 'SIGNATURE_ERROR':
+      return new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, `Sigstore signature invalid: ${detail}`, {
+        cause: err,
+      });
+    case 'TIMESTAMP_ERROR':
+      return new ClawbackError(E.SIGSTORE_TIMESTAMP_INVALID, `Sigstore timestamp invalid: ${detail}`, {
+        cause: err,
+        hint: 'the timestamp authority is not in the trusted root, or the timestamp was altered',
+      });
+    case 'TLOG_ERROR':
+    case 'TLOG_BODY_ERROR':
+    case 'TLOG_INCLUSION_PROOF_ERROR':
+    case 'TLOG_INCLUSION_PROMISE_ERROR':
+    case 'TLOG_MISSING_INCLUSION_ERROR':
+      return new ClawbackError(
+        E.SIGSTORE_TLOG_INVALID,
+        `Sigstore transparency log entry invalid: ${detail}`,
+        {
+          cause: err,
+          hint: 'the Rekor log is not in the trusted root, or the log entry was altered',
+        },
+      );
+    default:
+      return new ClawbackError(E.SIGSTORE_VERIFY_FAILED, `Sigstore verification failed: ${detail}`, {
+        cause: err,
+      });
+  }
+}
+
+function certificateError(err: VerificationError, leaf: X509Certificate, bundle: Bundle): ClawbackError {
+  // The library says only "CERTIFICATE_ERROR". To tell the user which fact failed, compare the leaf's
+  // validity with the signing times the bundle claims. These times are unauthenticated here, but they only
+  // choose the wording of a rejection that happens anyway.
+  const claimed = bundle.verificationMaterial.tlogEntries
+    .filter((e) => e.integratedTime !== '0' && e.integratedTime !== '')
+    .map((e) => new Date(Number(e.integratedTime) * 1000));
+  const from = leaf.notBefore.toISOString();
+  const until = leaf.notAfter.toISOString();
+  if (claimed.some((t) => t > leaf.notAfter)) {
+    return new ClawbackError(
+      E.SIGSTORE_CERT_EXPIRED,
+      `Sigstore certificate (valid ${from} to ${until}) had expired when the signature was logged`,
+      { cause: err, hint: 'sign again; the short-lived certificate must be used within its 10 minutes' },
+    );
+  }
+  if (claimed.some((t) => t < leaf.notBefore)) {
+    return new ClawbackError(
+      E.SIGSTORE_CERT_NOT_YET_VALID,
+      `Sigstore certificate (valid ${from} to ${until}) was not yet valid when the signature was logged`,
+      { cause: err },
+    );
+  }
+  if (/SCT/i.test(err.message)) {
+    return new ClawbackError(
+      E.SIGSTORE_SCT_INVALID,
+      `Sigstore certificate transparency check failed: ${err.message}`,
+      {
+        cause: err,
+        hint: 'the CT log that vouched for this certificate is not in the trusted root',
+      },
+    );
+  }
+  return new ClawbackError(
+    E.SIGSTORE_CERT_UNTRUSTED,
+    `Sigstore certificate does not chain to a certificate authority in the trusted root: ${err.message}`,
+    { cause: err, hint: 'verify against the trusted_root.json of the Sigstore instance that signed it' },
+  );
+}
