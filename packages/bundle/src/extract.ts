@@ -1,0 +1,126 @@
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ClawbackError, writeFileAtomic } from '@clawback/core';
+import { BundleErrors } from './errors.js';
+import { MANIFEST_PATH } from './manifest-types.js';
+import { type FileWriter, type ReadBundleOptions, type ReadBundleResult, readBundle } from './reader.js';
+
+export interface ExtractBundleOptions extends ReadBundleOptions {
+  /** The verified manifest bytes (required: a device never extracts an unverified bundle). */
+  expectedManifest: Uint8Array;
+  /** fsync every file before it counts as written (default true; the device needs it). */
+  durable?: boolean;
+}
+
+/**
+ * Extract a bundle into an empty directory (the device's inactive slot) while
+ * verifying it (design §5, §6 invariant 2). Files are created exclusively and
+ * never through a symlink; each file's SHA-256 is checked as its bytes are
+ * written; `clawback/manifest.json` is written last, so its presence marks a
+ * complete, verified extraction. On any failure the directory is emptied again.
+ */
+export async function extractBundle(
+  source: AsyncIterable<Uint8Array>,
+  destination: string,
+  options: ExtractBundleOptions,
+): Promise<ReadBundleResult> {
+  const root = resolve(destination);
+  await prepareDestination(root);
+  const durable = options.durable ?? true;
+  const target = (p: string) => join(root, ...p.split('/'));
+  const open = new Set<FileHandle>();
+  try {
+    const result = await readBundle(source, options, {
+      directory: async (e) => {
+        await mkdirSafe(target(e.path));
+      },
+      symlink: async (e) => {
+        await mkdir(dirname(target(e.path)), { recursive: true });
+        await symlink(e.target, target(e.path));
+      },
+      file: async (e) => openWriter(target(e.path), e.mode, durable, open),
+    });
+    await mkdir(join(root, 'clawback'), { recursive: true });
+    await writeFileAtomic(join(root, ...MANIFEST_PATH.split('/')), result.manifestBytes, { durable });
+    return result;
+  } catch (err) {
+    await Promise.all([...open].map((fh) => fh.close().catch(() => undefined)));
+    await emptyDirectory(root);
+    if (err instanceof ClawbackError) throw err;
+    throw writeError(root, err);
+  }
+}
+
+async function openWriter(
+  path: string,
+  mode: number,
+  durable: boolean,
+  handles: Set<FileHandle>,
+): Promise<FileWriter> {
+  await mkdir(dirname(path), { recursive: true });
+  let fh: FileHandle;
+  try {
+    // O_EXCL + O_NOFOLLOW: never overwrite, never write through a link.
+    fh = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
+  } catch (cause) {
+    throw writeError(path, cause);
+  }
+  handles.add(fh);
+  return {
+    async write(chunk) {
+      try {
+        await fh.write(chunk);
+      } catch (cause) {
+        throw writeError(path, cause);
+      }
+    },
+    async finish() {
+      try {
+        if (durable) await fh.sync();
+        await fh.chmod(mode);
+      } finally {
+        handles.delete(fh);
+        await fh.close();
+      }
+    },
+  };
+}
+
+async function mkdirSafe(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true, mode: 0o755 });
+  } catch (cause) {
+    throw writeError(path, cause);
+  }
+}
+
+async function prepareDestination(root: string): Promise<void> {
+  await mkdir(root, { recursive: true });
+  const existing = await readdir(root);
+  if (existing.length > 0) {
+    throw new ClawbackError(BundleErrors.EXTRACT_DESTINATION_NOT_EMPTY, `${root} is not empty`, {
+      hint: 'Extract into an empty directory (the updater empties the inactive slot first).',
+    });
+  }
+}
+
+async function emptyDirectory(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  await Promise.all(names.map((n) => rm(join(root, n), { recursive: true, force: true })));
+}
+
+function writeError(path: string, cause: unknown): ClawbackError {
+  return new ClawbackError(
+    BundleErrors.EXTRACT_WRITE_FAILED,
+    `could not write ${path}: ${(cause as Error).message}`,
+    {
+      cause,
+      hint: 'Check free space and permissions of the destination.',
+    },
+  );
+}

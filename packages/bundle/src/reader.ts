@@ -1,0 +1,370 @@
+import { bytesEqual, ClawbackError, createSha256, type Sha256Hex } from '@clawback/core';
+import { Parser, type ReadEntry } from 'tar';
+import { BundleErrors } from './errors.js';
+import { decodeManifest, MAX_MANIFEST_BYTES } from './manifest.js';
+import { type FileEntry, MANIFEST_PATH, type Manifest } from './manifest-types.js';
+import { pathProblem, symlinkTargetProblem } from './paths.js';
+
+/** Caps applied while reading, before any data is trusted (design §5: size caps). */
+export interface ReadLimits {
+  maxEntries: number;
+  maxFileBytes: number;
+  maxTotalBytes: number;
+  maxManifestBytes: number;
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxEntries: 100_000,
+  maxFileBytes: 8 * 1024 ** 3,
+  maxTotalBytes: 32 * 1024 ** 3,
+  maxManifestBytes: MAX_MANIFEST_BYTES,
+};
+
+/** What the reader hands a sink for each payload entry, after it passed every check. */
+export interface EntryVisitor {
+  /** The manifest member was read and checked; payload entries follow. */
+  manifest?(manifest: Manifest, bytes: Uint8Array): Promise<void> | void;
+  directory?(entry: Extract<FileEntry, { type: 'directory' }>): Promise<void> | void;
+  symlink?(entry: Extract<FileEntry, { type: 'symlink' }>): Promise<void> | void;
+  /** A file begins; return a writer for its bytes (or nothing to only verify it). */
+  file?(
+    entry: Extract<FileEntry, { type: 'file' }>,
+  ): Promise<FileWriter | undefined> | FileWriter | undefined;
+}
+
+export interface FileWriter {
+  write(chunk: Buffer): Promise<void> | void;
+  /** Called once the digest matched: make the file final. */
+  finish(): Promise<void>;
+}
+
+export interface ReadBundleOptions {
+  /**
+   * The manifest bytes whose signature was verified. The first member must be
+   * byte-identical. Leave unset only to inspect an unverified bundle.
+   */
+  expectedManifest?: Uint8Array;
+  limits?: Partial<ReadLimits>;
+  signal?: AbortSignal;
+  /** Also compute the SHA-256 of the whole stream (costs one more hash pass). */
+  hashWhole?: boolean;
+}
+
+export interface ReadBundleResult {
+  manifest: Manifest;
+  manifestBytes: Uint8Array;
+  /** Bytes read from the source. */
+  size: number;
+  /** SHA-256 of the whole stream, when `hashWhole` was set. */
+  sha256?: Sha256Hex;
+  fileCount: number;
+  payloadBytes: number;
+}
+
+const fail = (code: string, message: string, details?: Record<string, unknown>) =>
+  new ClawbackError(code, message, {
+    hint: 'Do not install this bundle; fetch it again from the release, or rebuild and re-sign it.',
+    ...(details ? { details } : {}),
+  });
+
+/**
+ * Stream a bundle tar through every safety and integrity check (design §5) in
+ * constant memory: the first member is the manifest (byte-identical to the
+ * signed bytes), every later member must be listed in it with the same type,
+ * mode, size and digest, nothing may escape, and nothing listed may be missing.
+ * Entries reach the visitor only after their header passed; file bytes are
+ * hashed as they are handed to the writer, and `finish()` runs only on a match.
+ */
+export async function readBundle(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadBundleOptions = {},
+  visitor: EntryVisitor = {},
+): Promise<ReadBundleResult> {
+  const limits = { ...DEFAULT_READ_LIMITS, ...options.limits };
+  const state = new ReadState(limits, options.expectedManifest, visitor);
+  // strict: every tar warning (bad checksum, truncation, bad pax) is an error.
+  const parser = new Parser({ strict: true, maxMetaEntrySize: 64 * 1024 });
+  const whole = options.hashWhole ? createSha256() : undefined;
+  let size = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    parser.on('entry', (entry: ReadEntry) => state.onEntry(entry, parser));
+    parser.on('ignoredEntry', (entry: ReadEntry) =>
+      parser.abort(
+        fail(BundleErrors.BUNDLE_ENTRY_UNSAFE, `${entry.path}: entry of unsupported type ${entry.type}`),
+      ),
+    );
+    parser.on('warn', (code: string, message: string | Error) =>
+      parser.abort(
+        fail(BundleErrors.BUNDLE_TAR_INVALID, `not a valid bundle tar: ${code} ${String(message)}`),
+      ),
+    );
+    parser.on('error', (err: unknown) => reject(asBundleError(err)));
+    parser.on('abort', (err: unknown) => reject(asBundleError(err)));
+    parser.on('end', () => resolve());
+  });
+  done.catch(() => undefined);
+  try {
+    for await (const chunk of source) {
+      options.signal?.throwIfAborted();
+      if (state.error) break;
+      const buf = Buffer.isBuffer(chunk)
+        ? chunk
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      whole?.update(buf);
+      size += buf.byteLength;
+      if (!parser.write(buf)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
+    }
+    if (!state.error) parser.end();
+    await done;
+    await state.settled();
+  } catch (err) {
+    state.error ??= asBundleError(err);
+    parser.abort(state.error);
+  }
+  if (state.error) throw state.error;
+  return state.finish(size, whole?.hex());
+}
+
+function asBundleError(err: unknown): ClawbackError {
+  if (err instanceof ClawbackError) return err;
+  if (err instanceof Error && err.name === 'AbortError') {
+    return new ClawbackError('INTERNAL', 'bundle read was aborted', { cause: err });
+  }
+  return fail(
+    BundleErrors.BUNDLE_TAR_INVALID,
+    `not a valid bundle tar: ${(err as Error)?.message ?? String(err)}`,
+  );
+}
+
+/** Per-read bookkeeping; one instance per `readBundle` call. */
+class ReadState {
+  error: ClawbackError | undefined;
+  private manifest: Manifest | undefined;
+  private manifestStarted = false;
+  private manifestBytes: Uint8Array | undefined;
+  private listed = new Map<string, FileEntry>();
+  private seen = new Set<string>();
+  private entries = 0;
+  private payloadBytes = 0;
+  private fileCount = 0;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly limits: ReadLimits,
+    private readonly expected: Uint8Array | undefined,
+    private readonly visitor: EntryVisitor,
+  ) {}
+
+  onEntry(entry: ReadEntry, parser: Parser): void {
+    try {
+      this.entries += 1;
+      if (this.entries > this.limits.maxEntries + 1) {
+        throw fail(BundleErrors.BUNDLE_TOO_LARGE, `more than ${this.limits.maxEntries} entries`);
+      }
+      // A global pax header rewrites later headers; bundles never need one.
+      if (entry.globalExtended)
+        throw fail(BundleErrors.BUNDLE_ENTRY_UNSAFE, 'global pax header is not allowed');
+      if (!this.manifestStarted) this.readManifest(entry, parser);
+      else this.readPayload(entry, parser);
+    } catch (err) {
+      this.abort(err, parser);
+      entry.resume();
+    }
+  }
+
+  private abort(err: unknown, parser: Parser): void {
+    this.error ??= asBundleError(err);
+    parser.abort(this.error);
+  }
+
+  private readManifest(entry: ReadEntry, parser: Parser): void {
+    if (entry.path !== MANIFEST_PATH || (entry.type !== 'File' && entry.type !== 'OldFile')) {
+      throw fail(
+        BundleErrors.BUNDLE_MANIFEST_MISMATCH,
+        `first member is ${entry.path}, expected ${MANIFEST_PATH}`,
+      );
+    }
+    const max = this.expected?.byteLength ?? this.limits.maxManifestBytes;
+    if (this.expected ? entry.size !== max : entry.size > max) {
+      throw fail(
+        BundleErrors.BUNDLE_MANIFEST_MISMATCH,
+        `${MANIFEST_PATH} differs from the signed manifest (size)`,
+      );
+    }
+    const parts: Buffer[] = [];
+    this.manifestStarted = true;
+    entry.on('data', (c: Buffer) => parts.push(c));
+    entry.on('end', () => {
+      try {
+        const bytes = Buffer.concat(parts);
+        if (this.expected && !bytesEqual(bytes, this.expected)) {
+          throw fail(
+            BundleErrors.BUNDLE_MANIFEST_MISMATCH,
+            `${MANIFEST_PATH} differs from the signed manifest`,
+          );
+        }
+        const manifest = decodeManifest(bytes, { source: MANIFEST_PATH, signed: true });
+        this.manifest = manifest;
+        this.manifestBytes = new Uint8Array(bytes);
+        for (const f of manifest.files) this.listed.set(f.path, f);
+        this.chain(() => this.visitor.manifest?.(manifest, new Uint8Array(bytes)), parser);
+      } catch (err) {
+        this.abort(err, parser);
+      }
+    });
+    entry.resume();
+  }
+
+  private readPayload(entry: ReadEntry, parser: Parser): void {
+    if (!this.manifest) throw fail(BundleErrors.BUNDLE_TAR_INVALID, 'manifest member is incomplete');
+    const isDir = entry.type === 'Directory';
+    const path = isDir && entry.path.endsWith('/') ? entry.path.slice(0, -1) : entry.path;
+    const bad = pathProblem(path, { allowReserved: false });
+    if (bad) throw fail(BundleErrors.BUNDLE_ENTRY_UNSAFE, `${JSON.stringify(path)}: ${bad}`);
+    const kind = tarKind(entry.type);
+    if (kind === undefined) {
+      throw fail(
+        BundleErrors.BUNDLE_ENTRY_UNSAFE,
+        `${path}: ${entry.type} entries are not allowed in a bundle`,
+      );
+    }
+    const listed = this.listed.get(path);
+    if (!listed)
+      throw fail(BundleErrors.BUNDLE_ENTRY_UNEXPECTED, `${path}: not listed in the signed manifest`);
+    if (this.seen.has(path)) throw fail(BundleErrors.BUNDLE_ENTRY_UNEXPECTED, `${path}: appears twice`);
+    this.seen.add(path);
+    if (listed.type !== kind) {
+      throw fail(
+        BundleErrors.BUNDLE_ENTRY_UNEXPECTED,
+        `${path}: is a ${kind} in the tar, a ${listed.type} in the manifest`,
+      );
+    }
+    if (listed.type === 'symlink') {
+      const t = symlinkTargetProblem(path, entry.linkpath ?? '');
+      if (t) throw fail(BundleErrors.BUNDLE_ENTRY_UNSAFE, `${path}: ${t}`);
+      if (entry.linkpath !== listed.target) {
+        throw fail(BundleErrors.BUNDLE_ENTRY_UNEXPECTED, `${path}: link target differs from the manifest`);
+      }
+      this.chain(() => this.visitor.symlink?.(listed), parser);
+      entry.resume();
+      return;
+    }
+    if (listed.type === 'directory') {
+      this.chain(() => this.visitor.directory?.(listed), parser);
+      entry.resume();
+      return;
+    }
+    if (entry.size !== listed.size) {
+      throw fail(
+        BundleErrors.BUNDLE_DIGEST_MISMATCH,
+        `${path}: size ${entry.size} differs from the manifest (${listed.size})`,
+      );
+    }
+    if ((entry.mode ?? 0) !== listed.mode) {
+      throw fail(BundleErrors.BUNDLE_ENTRY_UNEXPECTED, `${path}: mode differs from the manifest`);
+    }
+    if (listed.size > this.limits.maxFileBytes) {
+      throw fail(
+        BundleErrors.BUNDLE_TOO_LARGE,
+        `${path}: ${listed.size} bytes exceeds the ${this.limits.maxFileBytes}-byte cap`,
+      );
+    }
+    this.payloadBytes += listed.size;
+    if (this.payloadBytes > this.limits.maxTotalBytes) {
+      throw fail(BundleErrors.BUNDLE_TOO_LARGE, `payload exceeds the ${this.limits.maxTotalBytes}-byte cap`);
+    }
+    this.fileCount += 1;
+    this.streamFile(entry, listed, parser);
+  }
+
+  /** Hash a file's bytes as they go to the writer; pause the tar while the writer is busy. */
+  private streamFile(entry: ReadEntry, listed: Extract<FileEntry, { type: 'file' }>, parser: Parser): void {
+    const digest = createSha256();
+    let writer: FileWriter | undefined;
+    let busy: Promise<void> = this.pending.then(async () => {
+      writer = (await this.visitor.file?.(listed)) ?? undefined;
+    });
+    const track = (p: Promise<void>) => {
+      entry.pause();
+      busy = p.then(
+        () => {
+          if (!this.error) entry.resume();
+        },
+        (err) => this.abort(err, parser),
+      );
+    };
+    track(busy);
+    entry.on('data', (chunk: Buffer) => {
+      digest.update(chunk);
+      if (writer) {
+        const w = writer;
+        track(busy.then(() => w.write(chunk)));
+      }
+    });
+    const finished = new Promise<void>((resolve) => {
+      entry.on('end', () => {
+        // Design §5: each file's digest is checked as it is written; only a match is finished.
+        busy
+          .then(async () => {
+            if (digest.size !== listed.size || digest.hex() !== listed.sha256) {
+              throw fail(
+                BundleErrors.BUNDLE_DIGEST_MISMATCH,
+                `${listed.path}: SHA-256 differs from the manifest`,
+              );
+            }
+            await writer?.finish();
+          })
+          .catch((err) => this.abort(err, parser))
+          .finally(resolve);
+      });
+    });
+    this.pending = finished;
+  }
+
+  private chain(fn: () => Promise<void> | void, parser: Parser): void {
+    this.pending = this.pending.then(fn).catch((err) => this.abort(err, parser));
+  }
+
+  async settled(): Promise<void> {
+    await this.pending;
+  }
+
+  finish(size: number, sha256: Sha256Hex | undefined): ReadBundleResult {
+    if (!this.manifest || !this.manifestBytes) {
+      throw fail(BundleErrors.BUNDLE_TAR_INVALID, `no ${MANIFEST_PATH} member: not a Clawback bundle`);
+    }
+    const missing = [...this.listed.keys()].filter((p) => !this.seen.has(p));
+    if (missing.length > 0) {
+      throw fail(
+        BundleErrors.BUNDLE_ENTRY_MISSING,
+        `${missing.length} entr(ies) listed in the manifest are missing: ${missing.slice(0, 5).join(', ')}`,
+        {
+          missing: missing.slice(0, 100),
+        },
+      );
+    }
+    return {
+      manifest: this.manifest,
+      manifestBytes: this.manifestBytes,
+      size,
+      ...(sha256 === undefined ? {} : { sha256 }),
+      fileCount: this.fileCount,
+      payloadBytes: this.payloadBytes,
+    };
+  }
+}
+
+function tarKind(type: string): FileEntry['type'] | undefined {
+  switch (type) {
+    case 'File':
+    case 'OldFile':
+      return 'file';
+    case 'Directory':
+      return 'directory';
+    case 'SymbolicLink':
+      return 'symlink';
+    default:
+      // Link (hardlink), CharacterDevice, BlockDevice, FIFO, ContiguousFile, GNUDumpDir...
+      return undefined;
+  }
+}
