@@ -1,1 +1,67 @@
-export {};
+export { type ApproveCheckOptions, type ApproveCheckResult, approveCheck, formatDecision } from './check.js';
+export { type CollectedChange, type CollectOptions, collectChangeEvidence } from './collect.js';
+export { commitRelation, fieldFromBody, inferMergeMethod } from './collect-pr.js';
+export {
+  type ChangeDecision,
+  type DecisionStatus,
+  decideChange,
+  type Finding,
+  type FindingId,
+  type Severity,
+} from './decide.js';
+export { ApprovalErrors } from './errors.js';
+export {
+  type Account,
+  type ActivityFacts,
+  type ChangeEvidence,
+  type CheckFacts,
+  type CoAuthor,
+  type CommitFacts,
+  type CommitRelation,
+  type EnvironmentFacts,
+  isBot,
+  loginFromNoreply,
+  type MergeMethod,
+  type ProtectionFacts,
+  type PullRequestFacts,
+  parseCoAuthors,
+  type RetroReviewFacts,
+  type ReviewFacts,
+  type RuleSuiteFacts,
+  type TeamFacts,
+} from './evidence.js';
+export {
+  createGitHubClient,
+  GITHUB_API_BASE,
+  type GitHubAppCredentials,
+  type GitHubClient,
+  type GitHubClientOptions,
+  githubClientOptionsFromEnv,
+  githubError,
+  httpStatusOf,
+} from './github-client.js';
+export { listChecks, protectionFromResponse, readProtection } from './github-reads.js';
+export {
+  branchMatches,
+  CHANGE_POLICY_PATH,
+  type ChangePolicy,
+  type EmergencyRule,
+  type EnvironmentRule,
+  filesMatching,
+  type PathRule,
+  type PolicySource,
+  parseChangePolicy,
+  type RequiredCheck,
+  validateChangePolicy,
+} from './policy.js';
+export {
+  type BuildRecordInput,
+  buildChangeRecord,
+  CHANGE_RECORD_PREDICATE_TYPE,
+  type ChangeRecordBundle,
+  type ChangeRecordPredicate,
+  signChangeRecord,
+  type VerifiedChangeRecord,
+  type VerifyChangeRecordOptions,
+  verifyChangeRecord,
+} from './record.js';
