@@ -1,0 +1,341 @@
+/**
+ * Device-side TUF client over tuf-js (docs/tuf-repository.md, "Device client").
+ *
+ * Each refresh runs tuf-js's Updater on a staging copy of the trusted metadata. tuf-js checks
+ * expiry against the real clock only (its TrustedMetadataStore fixes `new Date()` at
+ * construction and offers no reference-time option), so after it has verified signatures,
+ * versions, hashes and the root chain, we re-check every role's expiry against the time floor
+ * (max(clock, floor) is never earlier than the clock, so this is only ever stricter) and only
+ * then install the staged files into the trusted directory, atomically, timestamp last.
+ * A refresh that fails leaves the trusted metadata exactly as it was.
+ */
+
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { ClawbackError, pathExists, writeFileAtomic } from '@clawback/core';
+import {
+  Metadata,
+  MetadataKind,
+  type Root,
+  type Snapshot,
+  type TargetFile,
+  type Targets,
+  type Timestamp,
+} from '@tufjs/models';
+import { type Fetcher, Updater } from 'tuf-js';
+import { TufClientErrors } from './errors.js';
+import { GotFetcher, type GotFetcherOptions } from './fetcher.js';
+import { advanceTimeFloor, effectiveTime, readTimeFloor } from './floor.js';
+import { toClientError } from './map-error.js';
+import type {
+  RefreshReport,
+  RevokedRelease,
+  TufClient,
+  TufClientOptions,
+  TufRelease,
+  TufTargetInfo,
+} from './types.js';
+
+export const REVOCATIONS_TARGET = 'clawback/revocations.json';
+export const SIGNED_AT_FIELD = 'x-clawback-signed-at';
+const ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
+type Role = (typeof ROLES)[number];
+
+interface Trusted {
+  root: Metadata<Root>;
+  timestamp: Metadata<Timestamp>;
+  snapshot: Metadata<Snapshot>;
+  targets: Metadata<Targets>;
+}
+
+export function defaultFloorFile(metadataDir: string): string {
+  return `${metadataDir.replace(/[/\\]+$/, '')}.time-floor.json`;
+}
+
+function isFetcher(f: TufClientOptions['fetcher']): f is Fetcher {
+  return typeof (f as Fetcher | undefined)?.downloadFile === 'function';
+}
+
+export function createTufClient(options: TufClientOptions): TufClient {
+  const now = options.now ?? (() => new Date());
+  const floorFile = options.floorFile ?? defaultFloorFile(options.metadataDir);
+  const cacheDir = options.cacheDir ?? tmpdir();
+  const fetcher: Fetcher = isFetcher(options.fetcher)
+    ? options.fetcher
+    : new GotFetcher({ tmpDir: cacheDir, ...((options.fetcher as GotFetcherOptions | undefined) ?? {}) });
+  let session: { updater: Updater; trusted: Trusted; revoked: RevokedRelease[]; stage: string } | undefined;
+
+  async function refresh(): Promise<RefreshReport> {
+    const rootPath = join(options.metadataDir, 'root.json');
+    if (!(await pathExists(rootPath))) {
+      throw new ClawbackError(TufClientErrors.TUF_CLIENT_NOT_INITIALIZED, `no trusted root at ${rootPath}`, {
+        hint: 'Provision the device with the repository root.json (`clawback-tuf-conformance init` or the updater`s init).',
+      });
+    }
+    await mkdir(cacheDir, { recursive: true });
+    const stage = await mkdtemp(join(cacheDir, 'clawback-tuf-'));
+    try {
+      const before = await loadLocal(options.metadataDir);
+      for (const role of ROLES) {
+        const src = join(options.metadataDir, `${role}.json`);
+        if (await pathExists(src)) await copyFile(src, join(stage, `${role}.json`));
+      }
+      const updater = new Updater({
+        metadataDir: stage,
+        metadataBaseUrl: options.metadataBaseUrl,
+        targetBaseUrl: options.targetBaseUrl,
+        targetDir: stage,
+        fetcher,
+        config: { maxRootRotations: options.maxRootRotations ?? 32, prefixTargetsWithHash: true },
+      });
+      try {
+        await updater.refresh();
+      } catch (err) {
+        throw toClientError(err, 'refresh');
+      }
+      const trusted = await loadTrusted(stage);
+      const floor = await readTimeFloor(floorFile);
+      const reference = effectiveTime(now(), floor);
+      // TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5 judged at the floored reference time (see file comment).
+      for (const role of ROLES) {
+        if (trusted[role].signed.isExpired(reference)) {
+          throw new ClawbackError(
+            TufClientErrors.TUF_METADATA_EXPIRED,
+            `${role} v${trusted[role].signed.version} expired ${trusted[role].signed.expires} (reference time ${reference.toISOString()})`,
+            {
+              hint: 'The repository must re-sign (`clawback repo refresh`); see runbooks/expired-metadata.md.',
+              details: {
+                role,
+                expires: trusted[role].signed.expires,
+                referenceTime: reference.toISOString(),
+              },
+            },
+          );
+        }
+      }
+      const revoked = await loadRevocations(updater, trusted, stage);
+      // Install: root first, timestamp last, each file atomically.
+      for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
+        const staged = join(stage, `${role}.json`);
+        await writeFileAtomic(join(options.metadataDir, `${role}.json`), await readFile(staged));
+      }
+      const newFloor = await advanceFloor(trusted, floorFile);
+      session = { updater, trusted, revoked, stage };
+      const fromRoot = before?.root.signed.version ?? trusted.root.signed.version;
+      const rotatedRoots: number[] = [];
+      for (let v = fromRoot + 1; v <= trusted.root.signed.version; v++) rotatedRoots.push(v);
+      return {
+        rootVersion: trusted.root.signed.version,
+        timestampVersion: trusted.timestamp.signed.version,
+        snapshotVersion: trusted.snapshot.signed.version,
+        targetsVersion: trusted.targets.signed.version,
+        rotatedRoots,
+        referenceTime: reference.toISOString(),
+        ...(newFloor ? { floor: newFloor.toISOString() } : {}),
+      };
+    } catch (err) {
+      await rm(stage, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  function current() {
+    if (!session) {
+      throw new ClawbackError(
+        TufClientErrors.TUF_CLIENT_NOT_INITIALIZED,
+        'the TUF client has not been refreshed',
+        {
+          hint: 'Call refresh() first; releases are only listed from freshly verified metadata.',
+        },
+      );
+    }
+    return session;
+  }
+
+  function revokedMatch(revoked: RevokedRelease[], target: TargetFile): RevokedRelease | undefined {
+    const c = clawbackCustom(target);
+    return revoked.find(
+      (r) =>
+        r.sha256 === target.hashes.sha256 ||
+        (c?.kind === 'bundle' && r.name === c.name && r.version === c.version) ||
+        target.path.startsWith(`${r.name}/${r.version}/`),
+    );
+  }
+
+  async function listReleases(agent?: string): Promise<TufRelease[]> {
+    const { trusted, revoked } = current();
+    const out: TufRelease[] = [];
+    for (const t of Object.values(trusted.targets.signed.targets)) {
+      const c = clawbackCustom(t);
+      if (c?.kind !== 'bundle' || typeof c.name !== 'string' || typeof c.version !== 'string') continue;
+      if (agent !== undefined && c.name !== agent) continue;
+      if (revokedMatch(revoked, t)) continue;
+      out.push({
+        name: c.name,
+        version: c.version,
+        channel: typeof c.channel === 'string' ? c.channel : '',
+        hardwareIds: Array.isArray(c.hardwareIds)
+          ? c.hardwareIds.filter((h): h is string => typeof h === 'string')
+          : [],
+        ...(typeof c.minUpdaterVersion === 'string' ? { minUpdaterVersion: c.minUpdaterVersion } : {}),
+        ...(typeof c.publishedAt === 'string' ? { publishedAt: c.publishedAt } : {}),
+        targetPath: t.path,
+        length: t.length,
+        hashes: { ...t.hashes },
+        custom: c,
+      });
+    }
+    return out.sort((a, b) => a.targetPath.localeCompare(b.targetPath));
+  }
+
+  async function getTarget(path: string): Promise<TufTargetInfo | undefined> {
+    const t = current().trusted.targets.signed.targets[path];
+    return t ? info(t) : undefined;
+  }
+
+  async function downloadTarget(path: string, dest: string): Promise<TufTargetInfo> {
+    const { trusted, revoked, updater } = current();
+    const target = trusted.targets.signed.targets[path];
+    if (!target) {
+      throw new ClawbackError(
+        TufClientErrors.TUF_TARGET_UNKNOWN,
+        `${path} is not a target of the signed repository`,
+        {
+          hint: 'Only targets listed in verified targets metadata can be installed (revoked releases are removed).',
+        },
+      );
+    }
+    const hit = revokedMatch(revoked, target);
+    if (hit) {
+      throw new ClawbackError(
+        TufClientErrors.TUF_TARGET_REVOKED,
+        `${path} belongs to revoked release ${hit.name}@${hit.version}`,
+        {
+          hint: `Revoked: ${hit.reason}`,
+        },
+      );
+    }
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = `${dest}.partial`;
+    try {
+      if (options.flatTargets) {
+        const url = joinUrl(options.targetBaseUrl, `${target.hashes.sha256}.${posix.basename(target.path)}`);
+        await fetcher.downloadFile(url, target.length, async (file) => {
+          await target.verify(createReadStream(file));
+          await copyFile(file, tmp);
+        });
+      } else {
+        await updater.downloadTarget(target, tmp, options.targetBaseUrl);
+      }
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw toClientError(err, `download ${path}`);
+    }
+    return info(target);
+  }
+
+  return {
+    refresh,
+    listReleases,
+    async isRevoked(name, version) {
+      return current().revoked.some((r) => r.name === name && r.version === version);
+    },
+    async revocations() {
+      return [...current().revoked];
+    },
+    getTarget,
+    downloadTarget,
+  };
+
+  async function loadRevocations(
+    updater: Updater,
+    trusted: Trusted,
+    stage: string,
+  ): Promise<RevokedRelease[]> {
+    const t = trusted.targets.signed.targets[REVOCATIONS_TARGET];
+    if (!t) return [];
+    const file = join(stage, 'revocations.json');
+    try {
+      if (options.flatTargets) {
+        const url = joinUrl(options.targetBaseUrl, `${t.hashes.sha256}.revocations.json`);
+        await fetcher.downloadFile(url, t.length, async (f) => {
+          await t.verify(createReadStream(f));
+          await copyFile(f, file);
+        });
+      } else {
+        await updater.downloadTarget(t, file, options.targetBaseUrl);
+      }
+    } catch (err) {
+      throw toClientError(err, 'download the revocation list');
+    }
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { revoked?: RevokedRelease[] };
+    return Array.isArray(doc.revoked) ? doc.revoked : [];
+  }
+}
+
+function info(t: TargetFile): TufTargetInfo {
+  return { path: t.path, length: t.length, hashes: { ...t.hashes }, custom: clawbackCustom(t) ?? {} };
+}
+
+function clawbackCustom(t: TargetFile): Record<string, unknown> | undefined {
+  const c = t.custom.clawback;
+  return typeof c === 'object' && c !== null && !Array.isArray(c)
+    ? (c as Record<string, unknown>)
+    : undefined;
+}
+
+function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+async function readRole(dir: string, role: Role): Promise<unknown | undefined> {
+  const path = join(dir, `${role}.json`);
+  if (!(await pathExists(path))) return undefined;
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+async function loadLocal(dir: string): Promise<{ root: Metadata<Root> } | undefined> {
+  const root = await readRole(dir, 'root');
+  if (root === undefined) return undefined;
+  try {
+    return { root: Metadata.fromJSON(MetadataKind.Root, root as Parameters<typeof Metadata.fromJSON>[1]) };
+  } catch (cause) {
+    throw new ClawbackError(
+      TufClientErrors.TUF_TRUSTED_ROOT_INVALID,
+      `trusted root in ${dir} is not TUF root metadata`,
+      {
+        cause,
+        hint: 'Re-provision the device with the repository root.json.',
+      },
+    );
+  }
+}
+
+async function loadTrusted(stage: string): Promise<Trusted> {
+  type J = Parameters<typeof Metadata.fromJSON>[1];
+  const get = async (role: Role) => (await readRole(stage, role)) as J;
+  return {
+    root: Metadata.fromJSON(MetadataKind.Root, await get('root')),
+    timestamp: Metadata.fromJSON(MetadataKind.Timestamp, await get('timestamp')),
+    snapshot: Metadata.fromJSON(MetadataKind.Snapshot, await get('snapshot')),
+    targets: Metadata.fromJSON(MetadataKind.Targets, await get('targets')),
+  };
+}
+
+/** The newest signing time among the verified set; a time after the document's own expiry is ignored. */
+async function advanceFloor(trusted: Trusted, floorFile: string): Promise<Date | undefined> {
+  let best: { at: Date; source: string } | undefined;
+  for (const role of ROLES) {
+    const signed = trusted[role].signed;
+    const raw = signed.unrecognizedFields[SIGNED_AT_FIELD];
+    if (typeof raw !== 'string') continue;
+    const at = new Date(raw);
+    if (Number.isNaN(at.getTime()) || at > new Date(signed.expires)) continue;
+    if (!best || at > best.at) best = { at, source: `${role} v${signed.version}` };
+  }
+  if (!best) return readTimeFloor(floorFile);
+  return advanceTimeFloor(floorFile, best.at, best.source);
+}

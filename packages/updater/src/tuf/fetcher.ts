@@ -1,0 +1,137 @@
+/**
+ * The TUF fetcher over `got` (house style 6: one HTTP seam). Retries with exponential
+ * backoff are got's own (`retry`), timeouts are got's per-phase `timeout`, and the length
+ * cap from signed metadata is enforced on the Content-Length header and on every chunk, so
+ * an endless-data attack stops at `maxLength` bytes (TUF 5.2 / 5.7.3).
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import got, { type Got, HTTPError, type Request } from 'got';
+import type { Fetcher } from 'tuf-js';
+import { DownloadHTTPError, DownloadLengthMismatchError } from './tuf-js-errors.js';
+
+export interface GotFetcherOptions {
+  /** Attempts after the first (default 3). */
+  retries?: number;
+  /** Longest backoff between attempts, ms (default 10 000). */
+  backoffLimitMs?: number;
+  /** Connect timeout, ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Time to the response headers, ms (default 30 000). */
+  responseTimeoutMs?: number;
+  /** Longest silence on the socket mid-download, ms (default 30 000). */
+  idleTimeoutMs?: number;
+  userAgent?: string;
+  /** Directory for partial downloads (default the OS temp dir). */
+  tmpDir?: string;
+  /** A preconfigured got instance (tests, proxies). */
+  client?: Got;
+}
+
+export class GotFetcher implements Fetcher {
+  private readonly client: Got;
+  private readonly tmpDir: string;
+
+  constructor(options: GotFetcherOptions = {}) {
+    this.tmpDir = options.tmpDir ?? tmpdir();
+    this.client = (options.client ?? got).extend({
+      retry: {
+        limit: options.retries ?? 3,
+        backoffLimit: options.backoffLimitMs ?? 10_000,
+        methods: ['GET'],
+      },
+      timeout: {
+        connect: options.connectTimeoutMs ?? 10_000,
+        response: options.responseTimeoutMs ?? 30_000,
+        socket: options.idleTimeoutMs ?? 30_000,
+      },
+      headers: { 'user-agent': options.userAgent ?? 'clawback-updater' },
+      decompress: false,
+      followRedirect: true,
+    });
+  }
+
+  async downloadBytes(url: string, maxLength: number): Promise<Buffer> {
+    return this.downloadFile(url, maxLength, (file) => readFile(file));
+  }
+
+  async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(this.tmpDir, 'clawback-fetch-'));
+    const file = join(dir, 'download');
+    try {
+      await this.streamToFile(url, file, maxLength);
+      return await handler(file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private streamToFile(url: string, file: string, maxLength: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(toTufError(err, url));
+      };
+      const attach = (stream: Request, previous?: WriteStream) => {
+        previous?.destroy();
+        // A retry starts the file over: got re-requests from the first byte.
+        const out = createWriteStream(file);
+        let received = 0;
+        out.on('error', fail);
+        stream.once('retry', (_count: number, _error: unknown, createRetryStream: () => Request) => {
+          stream.removeAllListeners('data');
+          attach(createRetryStream(), out);
+        });
+        stream.on('response', (res: { headers: Record<string, string | string[] | undefined> }) => {
+          const declared = Number(res.headers['content-length']);
+          if (Number.isFinite(declared) && declared > maxLength) {
+            stream.destroy();
+            out.destroy();
+            fail(
+              new DownloadLengthMismatchError(`${url}: ${declared} bytes exceeds the ${maxLength} allowed`),
+            );
+          }
+        });
+        stream.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxLength) {
+            stream.destroy();
+            out.destroy();
+            fail(new DownloadLengthMismatchError(`${url}: more than the ${maxLength} bytes allowed`));
+            return;
+          }
+          if (!out.write(chunk)) {
+            stream.pause();
+            out.once('drain', () => stream.resume());
+          }
+        });
+        stream.on('end', () => {
+          out.end(() => {
+            if (!settled) {
+              settled = true;
+              resolve();
+            }
+          });
+        });
+        stream.on('error', (err: unknown) => {
+          out.destroy();
+          fail(err);
+        });
+      };
+      attach(this.client.stream(url));
+    });
+  }
+}
+
+/** Map got's errors onto the tuf-js classes the Updater branches on. */
+function toTufError(err: unknown, url: string): Error {
+  if (err instanceof DownloadLengthMismatchError) return err;
+  if (err instanceof HTTPError)
+    return new DownloadHTTPError(`GET ${url}: HTTP ${err.response.statusCode}`, err.response.statusCode);
+  const e = err as Error;
+  return new Error(`GET ${url} failed: ${e.message}`, { cause: err });
+}
