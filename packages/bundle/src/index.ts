@@ -9,6 +9,7 @@ export {
   manifestProblems,
   validateManifest,
 } from './manifest.js';
+export { readManifestMember } from './manifest-member.js';
 export {
   type AgentProfile,
   type AgentSpec,

@@ -7,7 +7,7 @@ export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const GITHUB_WORKFLOW_BUILD_TYPE = 'https://actions.github.io/buildtypes/workflow/v1';
 
 /** SLSA v1 `buildDefinition`. */
-export interface BuildDefinition<E = Record<string, unknown>, I = unknown> {
+export interface BuildDefinition<E extends object = Record<string, unknown>, I = unknown> {
   buildType: string;
   externalParameters: E;
   internalParameters?: I;
@@ -20,7 +20,7 @@ export interface RunDetails {
   byproducts?: ResourceDescriptor[];
 }
 
-export interface ProvenancePredicate<E = Record<string, unknown>, I = unknown> {
+export interface ProvenancePredicate<E extends object = Record<string, unknown>, I = unknown> {
   buildDefinition: BuildDefinition<E, I>;
   runDetails: RunDetails;
 }
@@ -120,10 +120,10 @@ export function githubProvenancePredicate(
 }
 
 /** The in-toto Statement v1 for a bundle file: subject = its file name and SHA-256. */
-export function provenanceStatement(
+export function provenanceStatement<P extends ProvenancePredicate<object>>(
   subjectName: string,
   sha256: string,
-  predicate: ProvenancePredicate,
-): Statement<ProvenancePredicate> {
+  predicate: P,
+): Statement<P> {
   return makeStatement([{ name: subjectName, digest: { sha256 } }], SLSA_PROVENANCE_V1, predicate);
 }

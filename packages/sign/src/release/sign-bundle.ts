@@ -1,0 +1,74 @@
+import { MANIFEST_PAYLOAD_TYPE, type Manifest, readManifestMember } from '@clawback/bundle';
+import {
+  addDsseSignatures,
+  bytesEqual,
+  ClawbackError,
+  type DsseEnvelope,
+  fromBase64,
+  parseDsseEnvelope,
+  readJsonChecked,
+  type Signer,
+  signDsse,
+  writeJsonAtomic,
+} from '@clawback/core';
+import { ReleaseErrors } from './errors.js';
+import { openBundle } from './io.js';
+
+export interface SignBundleOptions {
+  bundlePath: string;
+  signers: readonly Signer[];
+  /** Default `<bundlePath>.sig.json`. */
+  signaturePath?: string;
+}
+
+export interface SignBundleResult {
+  signaturePath: string;
+  envelope: DsseEnvelope;
+  manifest: Manifest;
+  /** Key ids that signed in this call (a key that had already signed is not added twice). */
+  added: string[];
+}
+
+export const signaturePathFor = (bundlePath: string) => `${bundlePath}.sig.json`;
+
+/**
+ * Sign a bundle's manifest member as a detached DSSE envelope. If the
+ * signature file exists, its envelope must carry the same manifest bytes and
+ * the new signatures are appended: k-of-n signing by different key holders,
+ * each running this on their own machine.
+ */
+export async function signBundleFile(options: SignBundleOptions): Promise<SignBundleResult> {
+  const signaturePath = options.signaturePath ?? signaturePathFor(options.bundlePath);
+  const { manifest, manifestBytes } = await readManifestMember(await openBundle(options.bundlePath));
+  let existing: DsseEnvelope | undefined;
+  if (await fileExists(signaturePath)) {
+    existing = parseDsseEnvelope(await readJsonChecked(signaturePath, 'signature file'), signaturePath);
+    const payload = fromBase64(existing.payload);
+    if (existing.payloadType !== MANIFEST_PAYLOAD_TYPE || !payload || !bytesEqual(payload, manifestBytes)) {
+      throw new ClawbackError(
+        ReleaseErrors.SIGNATURE_FILE_MISMATCH,
+        `${signaturePath} signs a different manifest than ${options.bundlePath}`,
+        {
+          hint: 'The bundle was rebuilt since it was signed: delete the old .sig.json and collect signatures again.',
+        },
+      );
+    }
+  }
+  const before = new Set(existing?.signatures.map((s) => s.keyid) ?? []);
+  const envelope = existing
+    ? await addDsseSignatures(existing, options.signers)
+    : await signDsse(MANIFEST_PAYLOAD_TYPE, manifestBytes, options.signers);
+  await writeJsonAtomic(signaturePath, envelope);
+  const added = envelope.signatures.map((s) => s.keyid).filter((k) => !before.has(k));
+  return { signaturePath, envelope, manifest, added };
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await readJsonChecked(path, 'signature file');
+    return true;
+  } catch (err) {
+    if (err instanceof ClawbackError && err.code === 'FILE_NOT_FOUND') return false;
+    throw err;
+  }
+}
