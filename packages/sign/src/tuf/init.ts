@@ -2,7 +2,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClawbackError, readTextChecked, writeFileAtomic } from '@clawback/core';
-import { Metadata, MetaFile, Root, Snapshot, Targets, Timestamp } from '@tufjs/models';
+import { Metadata, Root, Targets } from '@tufjs/models';
 import { parseRepoConfig, TOP_ROLES } from './config.js';
 import { TufRepoErrors } from './errors.js';
 import { Keyring, loadNamedPublicKey } from './keyring.js';
@@ -16,9 +16,9 @@ import {
 } from './metadata.js';
 import {
   appendAudit,
+  type CommitBase,
   commit,
   metadataDir,
-  type RepoState,
   roleSigners,
   settingsFromConfig,
   signedAt,
@@ -88,29 +88,8 @@ export async function initRepo(options: InitRepoOptions): Promise<InitRepoResult
   const rootMd = new Metadata(root);
   await signMetadata(rootMd, ring.pick((root.roles.root as Role).keyIDs));
 
-  // Version 1 of each role, then let `commit` produce targets v1 → snapshot v1 → timestamp v1.
-  const emptyTargets = new Targets({
-    version: 0,
-    specVersion: SPEC_VERSION,
-    expires: expiryFrom(options.now, config.targets.expiresMs),
-  });
-  const seed: RepoState = {
-    dir: out,
-    settings,
-    root: rootMd,
-    targets: new Metadata(emptyTargets),
-    snapshot: new Metadata(
-      new Snapshot({ version: 0, specVersion: SPEC_VERSION, expires: options.now.toISOString(), meta: {} }),
-    ),
-    timestamp: new Metadata(
-      new Timestamp({
-        version: 0,
-        specVersion: SPEC_VERSION,
-        expires: options.now.toISOString(),
-        snapshotMeta: new MetaFile({ version: 0 }),
-      }),
-    ),
-  };
+  // `commit` writes targets v1 → snapshot v1 → timestamp v1 on top of the signed root.
+  const seed: CommitBase = { dir: out, settings, root: rootMd };
   roleSigners(root, 'targets', ring, keyNames);
   await mkdir(metadataDir(out), { recursive: true });
   await mkdir(targetsDir(out), { recursive: true });

@@ -218,7 +218,19 @@ export interface Change {
  * then targets and snapshot, then root, then timestamp.json last (one atomic rename), so a
  * client sees either the previous complete set or the new one.
  */
-export async function commit(state: RepoState, change: Change, ring: Keyring, now: Date): Promise<RepoState> {
+/** A state to commit on top of; a brand-new repository has no snapshot or timestamp yet. */
+export type CommitBase = Omit<RepoState, 'targets' | 'snapshot' | 'timestamp'> & {
+  targets?: Metadata<Targets>;
+  snapshot?: Metadata<Snapshot>;
+  timestamp?: Metadata<Timestamp>;
+};
+
+export async function commit(
+  state: CommitBase,
+  change: Change,
+  ring: Keyring,
+  now: Date,
+): Promise<RepoState> {
   const root = change.root ?? state.root;
   const names = state.settings.keyNames;
   const t = state.settings.roles;
@@ -232,13 +244,14 @@ export async function commit(state: RepoState, change: Change, ring: Keyring, no
     targets = new Metadata(change.targets);
     await signMetadata(targets, targetsSigners);
   }
+  if (!targets) throw new Error('commit: a new repository needs its first targets');
   const targetsBytes = metadataBytes(targets);
   let snapshot = state.snapshot;
   let snapshotBytes: Buffer | undefined;
-  if (change.targets || change.snapshot) {
+  if (change.targets || change.snapshot || !snapshot) {
     snapshot = new Metadata(
       new Snapshot({
-        version: state.snapshot.signed.version + 1,
+        version: (state.snapshot?.signed.version ?? 0) + 1,
         specVersion: SPEC_VERSION,
         expires: expiryFrom(now, t.snapshot.expiresMs),
         // TUF 5.5.5 / 5.6.2: version, length and hashes let clients refuse mix-and-match.
@@ -256,7 +269,7 @@ export async function commit(state: RepoState, change: Change, ring: Keyring, no
     (await readFileChecked(join(metadataDir(state.dir), `${snapshot.signed.version}.snapshot.json`)));
   const timestamp = new Metadata(
     new Timestamp({
-      version: state.timestamp.signed.version + 1,
+      version: (state.timestamp?.signed.version ?? 0) + 1,
       specVersion: SPEC_VERSION,
       expires: expiryFrom(now, t.timestamp.expiresMs),
       snapshotMeta: new MetaFile({ version: snapshot.signed.version, ...fileInfo(snapBytesForTs) }),

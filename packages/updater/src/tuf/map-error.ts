@@ -25,7 +25,7 @@ export function toClientError(err: unknown, what: string): ClawbackError {
       'The server offered older metadata than this device trusts: do not install; investigate the mirror.',
     );
   }
-  if (/LengthOrHashMismatch|hash|length/i.test(text) && /download/i.test(what)) {
+  if (/LengthOrHashMismatch|hash|length|bytes allowed/i.test(text) && /^download/.test(what)) {
     return fail(
       TufClientErrors.TUF_TARGET_MISMATCH,
       'The downloaded file does not match the signed metadata: it was not installed.',
