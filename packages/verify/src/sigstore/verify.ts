@@ -8,7 +8,7 @@ import {
   type SerializedBundle,
 } from '@sigstore/bundle';
 import { crypto, X509Certificate } from '@sigstore/core';
-import { toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
+import { type TrustMaterial, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
 import { type CertificateIdentity, certificateIdentity } from './certificate.js';
 import { SigstoreVerifyErrors as E } from './errors.js';
 import { parseTrustedRoot, type SigstoreTrustedRoot } from './trusted-root.js';
@@ -94,7 +94,13 @@ export function verifySigstoreBundle(
   try {
     verifier.verify(entity);
   } catch (err) {
-    throw translateLibraryError(err, leaf, bundle);
+    throw translateLibraryError(err, {
+      leaf,
+      bundle,
+      entity,
+      root,
+      tlogThreshold: options.tlogThreshold ?? 1,
+    });
   }
 
   const timestamps = verifiedTimestamps(entity.timestamps);
@@ -178,7 +184,29 @@ function leafCertificate(bundle: Bundle): X509Certificate {
   }
 }
 
-type EntityTimestamp = ReturnType<typeof toSignedEntity>['timestamps'][number];
+type SignedEntity = ReturnType<typeof toSignedEntity>;
+type EntityTimestamp = SignedEntity['timestamps'][number];
+
+// Verify only the transparency log evidence (SET, inclusion proof, body) by presenting the already
+// signature-checked leaf key as a bare public key, so the certificate chain is not consulted.
+function tlogEvidenceError(ctx: FailureContext): Error | undefined {
+  const key = crypto.createPublicKey(ctx.leaf.publicKey);
+  const material: TrustMaterial = {
+    ...ctx.root.material,
+    publicKey: () => ({ publicKey: key, validFor: () => true }),
+  };
+  const verifier = new Verifier(material, {
+    tlogThreshold: ctx.tlogThreshold,
+    ctlogThreshold: 0,
+    timestampThreshold: 0,
+  });
+  try {
+    verifier.verify({ ...ctx.entity, key: { $case: 'public-key', hint: '' }, timestamps: [] });
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
 
 // Only called after the Verifier accepted every timestamp (TSA signatures, tlog SETs), so these times are
 // authenticated. A tlog entry's integrated time counts only with an inclusion promise, as in the library.
@@ -217,8 +245,16 @@ function checkAgainstNow(
   }
 }
 
+interface FailureContext {
+  leaf: X509Certificate;
+  bundle: Bundle;
+  entity: SignedEntity;
+  root: SigstoreTrustedRoot;
+  tlogThreshold: number;
+}
+
 /** Map @sigstore/verify's error codes onto ours; certificate errors are split by what actually failed. */
-function translateLibraryError(err: unknown, leaf: X509Certificate, bundle: Bundle): ClawbackError {
+function translateLibraryError(err: unknown, ctx: FailureContext): ClawbackError {
   if (!(err instanceof VerificationError)) {
     return new ClawbackError(
       E.SIGSTORE_VERIFY_FAILED,
@@ -231,7 +267,7 @@ function translateLibraryError(err: unknown, leaf: X509Certificate, bundle: Bund
   const detail = err.message;
   switch (err.code) {
     case 'CERTIFICATE_ERROR':
-      return certificateError(err, leaf, bundle);
+      return certificateError(err, ctx);
     case 'SIGNATURE_ERROR':
       return new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, `Sigstore signature invalid: ${detail}`, {
         cause: err,
@@ -261,15 +297,28 @@ function translateLibraryError(err: unknown, leaf: X509Certificate, bundle: Bund
   }
 }
 
-function certificateError(err: VerificationError, leaf: X509Certificate, bundle: Bundle): ClawbackError {
+function certificateError(err: VerificationError, ctx: FailureContext): ClawbackError {
   // The library says only "CERTIFICATE_ERROR". To tell the user which fact failed, compare the leaf's
-  // validity with the signing times the bundle claims. These times are unauthenticated here, but they only
-  // choose the wording of a rejection that happens anyway.
+  // validity with the signing times the log entries claim -- once those entries are shown to be genuine,
+  // so that a forged integrated time is reported as a bad log entry, not as a certificate problem.
+  const { leaf, bundle } = ctx;
   const claimed = bundle.verificationMaterial.tlogEntries
     .filter((e) => e.integratedTime !== '0' && e.integratedTime !== '')
     .map((e) => new Date(Number(e.integratedTime) * 1000));
   const from = leaf.notBefore.toISOString();
   const until = leaf.notAfter.toISOString();
+  const outside = claimed.some((t) => t > leaf.notAfter || t < leaf.notBefore);
+  const logError = outside ? tlogEvidenceError(ctx) : undefined;
+  if (logError !== undefined) {
+    return new ClawbackError(
+      E.SIGSTORE_TLOG_INVALID,
+      `Sigstore transparency log entry invalid: ${logError.message}`,
+      {
+        cause: logError,
+        hint: 'the Rekor log is not in the trusted root, or the log entry was altered',
+      },
+    );
+  }
   if (claimed.some((t) => t > leaf.notAfter)) {
     return new ClawbackError(
       E.SIGSTORE_CERT_EXPIRED,
