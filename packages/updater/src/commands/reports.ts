@@ -1,0 +1,69 @@
+/** `reports flush` and `enroll`: delivering what the device signed (docs/protocol.md). */
+import { ClawbackError, isClawbackError } from '@clawback/core';
+import { type Device, UPDATER_VERSION } from '../device.js';
+import { UpdaterErrors } from '../errors.js';
+import { crashPoint } from '../executor.js';
+
+export interface FlushResult {
+  sent: string[];
+  duplicates: string[];
+  pending: number;
+  error: { code: string; message: string } | null;
+}
+
+/**
+ * POST queued reports in order. A report leaves the queue only once the console answered
+ * 201 or 200-duplicate; the first failure stops the flush so later reports never overtake
+ * an earlier one.
+ */
+export async function flushReports(device: Device): Promise<FlushResult> {
+  const client = device.consoleClient();
+  const queued = await device.queue.list();
+  if (!client) return { sent: [], duplicates: [], pending: queued.length, error: null };
+  const sent: string[] = [];
+  const duplicates: string[] = [];
+  for (const [i, q] of queued.entries()) {
+    try {
+      const res = await client.postReport(await device.queue.read(q));
+      crashPoint(device.env, 'mid:flush');
+      await device.queue.remove(q);
+      await device.audit.append('updater.report.delivered', {
+        reportId: q.reportId,
+        duplicate: res.duplicate,
+      });
+      (res.duplicate ? duplicates : sent).push(q.reportId);
+    } catch (err) {
+      if (!isClawbackError(err)) throw err;
+      await device.audit.append('updater.report.deferred', { reportId: q.reportId, code: err.code });
+      return {
+        sent,
+        duplicates,
+        pending: queued.length - i,
+        error: { code: err.code, message: err.message },
+      };
+    }
+  }
+  return { sent, duplicates, pending: 0, error: null };
+}
+
+export async function enrollDevice(
+  device: Device,
+  token: string | undefined,
+): Promise<{ deviceId: string; status: string }> {
+  const client = device.consoleClient();
+  if (!client) {
+    throw new ClawbackError(UpdaterErrors.UPDATER_CONFIG_INVALID, 'no console configured', {
+      hint: 'Add `console: {url: …}` to updater.yaml and re-provision, or skip enrollment.',
+    });
+  }
+  const res = await client.enroll({
+    hardwareId: device.config.hardwareId,
+    agent: device.config.agent,
+    channel: device.config.channel,
+    updaterVersion: UPDATER_VERSION,
+    tags: device.config.tags,
+    ...(token ? { enrollmentToken: token } : {}),
+  });
+  await device.audit.append('updater.enrolled', { deviceId: res.deviceId, status: res.status });
+  return res;
+}
