@@ -23,18 +23,16 @@ describe('releases through the repository and the device client', () => {
   afterAll(async () => h.close());
 
   const add = (version: string, extra: Partial<Parameters<typeof addRelease>[0]> = {}) =>
-    h
-      .artifact(AGENT, version)
-      .then((bundle) =>
-        addRelease({
-          repo: h.repo,
-          bundle,
-          channel: 'stable',
-          now: h.t0,
-          verifyBundle: artifactVerifier,
-          ...extra,
-        }),
-      );
+    h.artifact(AGENT, version).then((bundle) =>
+      addRelease({
+        repo: h.repo,
+        bundle,
+        channel: 'stable',
+        now: h.t0,
+        verifyBundle: artifactVerifier,
+        ...extra,
+      }),
+    );
 
   it('publishes a release with the target layout contract and the device lists and downloads it', async () => {
     const r = await add('1.0.0');

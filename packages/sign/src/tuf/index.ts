@@ -17,7 +17,7 @@ export {
   refreshRepo,
   repoStatus,
 } from './maintain.js';
-export { SIGNED_AT_FIELD } from './metadata.js';
+export { SIGNED_AT_FIELD, signMetadata as signTufMetadata } from './metadata.js';
 export {
   type AddReleaseOptions,
   addRelease,
