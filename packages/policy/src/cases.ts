@@ -39,7 +39,8 @@ export interface CasesReport {
   results: CaseResult[];
 }
 
-const CASE_KEYS = new Set(['name', 'action', 'expect', 'rule', ...MATCH_FIELDS]);
+// `case` labels a case; `name` is the env/secret name a request carries, as in policies.
+const CASE_KEYS = new Set(['case', 'action', 'expect', 'rule', ...MATCH_FIELDS]);
 
 /** Parse a cases file; every problem is reported with its path. Pure. */
 export function parseCases(input: string | Uint8Array): { cases: PolicyCase[]; errors: PolicyProblem[] } {
@@ -55,7 +56,7 @@ export function parseCases(input: string | Uint8Array): { cases: PolicyCase[]; e
   }
   const list = (doc as { cases?: unknown } | null)?.cases;
   if (!Array.isArray(list) || list.length === 0) {
-    err('cases', 'must be a non-empty list of {name, action, path|command|url|host|name, expect}');
+    err('cases', 'must be a non-empty list of {case, action, path|command|url|host|name, expect, rule?}');
     return { cases: [], errors };
   }
   const cases: PolicyCase[] = [];
@@ -72,7 +73,7 @@ export function parseCases(input: string | Uint8Array): { cases: PolicyCase[]; e
     if (typeof o.action !== 'string' || !isAction(o.action))
       err(`${at}.action`, 'must be a known action (file.read, shell.execute, ...)');
     if (o.expect !== 'allow' && o.expect !== 'deny') err(`${at}.expect`, 'must be allow or deny');
-    if (o.name !== undefined && typeof o.name !== 'string') err(`${at}.name`, 'must be a string');
+    if (o.case !== undefined && typeof o.case !== 'string') err(`${at}.case`, 'must be a string');
     if (o.rule !== undefined && (!Number.isInteger(o.rule) || (o.rule as number) < -1))
       err(`${at}.rule`, 'must be a rule index (0-based) or -1');
     const request: PolicyRequest = { action: String(o.action) };
@@ -89,7 +90,7 @@ export function parseCases(input: string | Uint8Array): { cases: PolicyCase[]; e
     if (errors.length > before) return;
     cases.push({
       index: i,
-      name: typeof o.name === 'string' ? o.name : at,
+      name: typeof o.case === 'string' ? o.case : at,
       request,
       expect: o.expect as Effect,
       ...(o.rule === undefined ? {} : { rule: o.rule as number }),

@@ -317,7 +317,7 @@ export const policyCommands: CommandSpec[] = [
       cases: {
         type: 'string',
         valueName: 'CASES',
-        description: 'cases YAML: cases: [{name, action, path|command|url|host|name, expect, rule?}]',
+        description: 'cases YAML: cases: [{case, action, path|command|url|host|name, expect, rule?}]',
       },
     },
     exitCodes: [{ code: 1, meaning: 'at least one case got a different decision or rule' }],
