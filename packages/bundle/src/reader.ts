@@ -120,6 +120,8 @@ export async function readBundle(
   } catch (err) {
     state.error ??= asBundleError(err);
     parser.abort(state.error);
+    // Let queued visitor work drain before the caller cleans up (e.g. empties the slot).
+    await state.settled();
   }
   if (state.error) throw state.error;
   return state.finish(size, whole?.hex());
@@ -282,8 +284,10 @@ class ReadState {
     const digest = createSha256();
     let writer: FileWriter | undefined;
     let busy: Promise<void> = this.pending.then(async () => {
-      writer = (await this.visitor.file?.(listed)) ?? undefined;
+      if (!this.error) writer = (await this.visitor.file?.(listed)) ?? undefined;
     });
+    // Every chunk is chained behind the writer's open and the previous write, and the
+    // entry is paused meanwhile, so bytes reach the file in order and memory stays flat.
     const track = (p: Promise<void>) => {
       entry.pause();
       busy = p.then(
@@ -293,14 +297,15 @@ class ReadState {
         (err) => this.abort(err, parser),
       );
     };
-    track(busy);
     entry.on('data', (chunk: Buffer) => {
       digest.update(chunk);
-      if (writer) {
-        const w = writer;
-        track(busy.then(() => w.write(chunk)));
-      }
+      track(
+        busy.then(async () => {
+          if (writer && !this.error) await writer.write(chunk);
+        }),
+      );
     });
+    track(busy);
     const finished = new Promise<void>((resolve) => {
       entry.on('end', () => {
         // Design §5: each file's digest is checked as it is written; only a match is finished.
@@ -322,7 +327,9 @@ class ReadState {
   }
 
   private chain(fn: () => Promise<void> | void, parser: Parser): void {
-    this.pending = this.pending.then(fn).catch((err) => this.abort(err, parser));
+    this.pending = this.pending
+      .then(() => (this.error ? undefined : fn()))
+      .catch((err) => this.abort(err, parser));
   }
 
   async settled(): Promise<void> {
