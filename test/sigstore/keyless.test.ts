@@ -9,7 +9,11 @@ import {
   type MockSigstore,
   startMockSigstore,
 } from '@clawback/testing';
-import { crossCheckCertificateWithProvenance, verifySigstoreBundle } from '@clawback/verify';
+import {
+  assertCertificateMatchesProvenance,
+  crossCheckCertificateWithProvenance,
+  verifySigstoreBundle,
+} from '@clawback/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
@@ -124,26 +128,41 @@ describe('keyless round trip', () => {
   });
 
   it('adds an RFC 3161 timestamp when a TSA is configured, and can rely on it alone', async () => {
-    const withTsa = await signWith(mock, statement, claims, { tsaURL: mock.tsaURL });
+    // One whole-second clock for CA, log and TSA: @sigstore/core 3.2 parses a GeneralizedTime only with
+    // exactly three fractional digits, while DER (and asn1js) drop trailing zeros, so a mock TSA time
+    // like 12:00:00.120 would be unreadable. Whole seconds carry no fraction at all.
+    const t = new Date(Math.floor(Date.now() / 1000) * 1000 + 2000);
+    const tsaMock = await mockSigstore({ caClock: t, tlogClock: t, tsaClock: t });
+    const withTsa = await signWith(tsaMock, statement, claims, { tsaURL: tsaMock.tsaURL });
     const both = verifySigstoreBundle(withTsa, {
-      trustedRoot: mock.trustedRoot,
+      trustedRoot: tsaMock.trustedRoot,
       now: new Date(),
       timestampThreshold: 2,
     });
-    expect(both.timestamps.map((t) => t.source).sort()).toEqual(['timestamp-authority', 'transparency-log']);
+    expect(both.timestamps.map((ts) => ts.source).sort()).toEqual([
+      'timestamp-authority',
+      'transparency-log',
+    ]);
+    expect(both.timestamps.map((ts) => ts.time.getTime())).toEqual([t.getTime(), t.getTime()]);
 
-    const tsaOnly = await signWith(mock, statement, claims, { tsaURL: mock.tsaURL, tlogUpload: false });
+    const tsaOnly = await signWith(tsaMock, statement, claims, { tsaURL: tsaMock.tsaURL, tlogUpload: false });
     expect(tsaOnly.verificationMaterial.tlogEntries ?? []).toEqual([]);
     const ok = verifySigstoreBundle(tsaOnly, {
-      trustedRoot: mock.trustedRoot,
+      trustedRoot: tsaMock.trustedRoot,
       now: new Date(),
       tlogThreshold: 0,
     });
-    expect(ok.timestamps.map((t) => t.source)).toEqual(['timestamp-authority']);
+    expect(ok.timestamps.map((ts) => ts.source)).toEqual(['timestamp-authority']);
     // The default policy (as for the public good) requires a transparency log entry.
     expect(
-      codeOf(() => verifySigstoreBundle(tsaOnly, { trustedRoot: mock.trustedRoot, now: new Date() })),
+      codeOf(() => verifySigstoreBundle(tsaOnly, { trustedRoot: tsaMock.trustedRoot, now: new Date() })),
     ).toBe('SIGSTORE_TLOG_INVALID');
+    // A TSA the trusted root does not list is refused.
+    expect(
+      codeOf(() =>
+        verifySigstoreBundle(tsaOnly, { trustedRoot: mock.trustedRoot, now: new Date(), tlogThreshold: 0 }),
+      ),
+    ).toBe('SIGSTORE_TIMESTAMP_INVALID');
   });
 });
 
@@ -236,6 +255,90 @@ describe('certificate validity and now', () => {
     expect(codeOf(() => verifySigstoreBundle(b, { trustedRoot: ahead.trustedRoot, now: new Date() }))).toBe(
       'SIGSTORE_TIMESTAMP_IN_FUTURE',
     );
+  });
+});
+
+describe('certificate <-> provenance cross-check on a really signed bundle', () => {
+  type Predicate = ReturnType<typeof githubProvenancePredicate> & {
+    buildDefinition: {
+      externalParameters: { workflow: { ref: string; repository: string } };
+      internalParameters: { github: { event_name: string } };
+      resolvedDependencies: { digest: { gitCommit: string } }[];
+    };
+    runDetails: { builder: { id: string }; metadata: { invocationId: string } };
+  };
+  const edits: [string, (p: Predicate) => void][] = [
+    [
+      'builder-id',
+      (p) => {
+        p.runDetails.builder.id = 'https://github.com/acme/agents/.github/workflows/evil.yml@refs/heads/main';
+      },
+    ],
+    [
+      'source-repository-uri',
+      (p) => {
+        p.buildDefinition.externalParameters.workflow.repository = 'https://github.com/acme/other';
+      },
+    ],
+    [
+      'source-repository-ref',
+      (p) => {
+        p.buildDefinition.externalParameters.workflow.ref = 'refs/tags/v9.9.9';
+      },
+    ],
+    [
+      'source-repository-digest',
+      (p) => {
+        const source = p.buildDefinition.resolvedDependencies[0];
+        if (source !== undefined) source.digest.gitCommit = 'b'.repeat(40);
+      },
+    ],
+    [
+      'build-trigger',
+      (p) => {
+        p.buildDefinition.internalParameters.github.event_name = 'workflow_dispatch';
+      },
+    ],
+    [
+      'run-invocation-uri',
+      (p) => {
+        p.runDetails.metadata.invocationId = 'https://github.com/acme/agents/actions/runs/1/attempts/1';
+      },
+    ],
+  ];
+
+  it.each(edits)('names %s when only that provenance field disagrees with the certificate', (name, edit) => {
+    const { certificate } = verifySigstoreBundle(bundle, { trustedRoot: mock.trustedRoot, now: new Date() });
+    const predicate = structuredClone(githubProvenancePredicate(claims)) as Predicate;
+    edit(predicate);
+    let error: ClawbackError | undefined;
+    try {
+      assertCertificateMatchesProvenance(certificate, predicate);
+    } catch (err) {
+      error = err as ClawbackError;
+    }
+    expect(error?.code).toBe('SIGSTORE_CERT_PROVENANCE_MISMATCH');
+    const failed = (error?.details as { failed?: string[] } | undefined)?.failed;
+    // The builder id is also compared with the Build Signer URI extension, which says the same thing.
+    expect(failed).toEqual(name === 'builder-id' ? ['builder-id', 'build-signer-uri'] : [name]);
+  });
+
+  it('catches provenance from another run: a certificate for a tag build against main-branch provenance', async () => {
+    const tagClaims = githubActionsClaims({ ref: 'refs/tags/v1.2.0', sha: 'c'.repeat(40), run_id: '987' });
+    const tagBundle = await signWith(mock, statementFor(tagClaims), tagClaims);
+    const { certificate } = verifySigstoreBundle(tagBundle, {
+      trustedRoot: mock.trustedRoot,
+      now: new Date(),
+    });
+    const result = crossCheckCertificateWithProvenance(certificate, githubProvenancePredicate(claims));
+    expect(result.ok).toBe(false);
+    expect(result.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      'builder-id',
+      'source-repository-digest',
+      'source-repository-ref',
+      'run-invocation-uri',
+      'build-signer-uri',
+    ]);
   });
 });
 
