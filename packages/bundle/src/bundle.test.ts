@@ -3,13 +3,13 @@ import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SAMPLE_AGENT_YAML, sampleAgentSpec, writeSampleAgentDir } from '@clawback/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAgentYaml } from './agent-yaml.js';
 import { extractBundle } from './extract.js';
 import { decodeManifest } from './manifest.js';
 import { githubProvenancePredicate } from './provenance.js';
 import { readBundle } from './reader.js';
+import { SAMPLE_AGENT_YAML, sampleAgentSpec, writeSampleAgentDir } from './test-fixtures.js';
 import { buildBundle } from './writer.js';
 
 let tmp: string;
@@ -19,6 +19,10 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
+
+async function* once(b: Uint8Array) {
+  yield b;
+}
 
 const codeOf = async (p: Promise<unknown>) =>
   p.then(
@@ -159,10 +163,11 @@ describe('readBundle / extractBundle', () => {
     const dir = await writeSampleAgentDir(join(tmp, 'a'));
     const b = await buildBundle({ dir, spec: sampleAgentSpec(), out: join(tmp, 'a.bundle') });
     const bytes = await readFile(b.path);
-    bytes[bytes.indexOf(Buffer.alloc(512, 7)) + 100] ^= 1; // inside data.bin's bytes
+    const at = bytes.indexOf(Buffer.alloc(512, 7)) + 100;
+    bytes[at] = (bytes[at] ?? 0) ^ 1; // inside data.bin's bytes
     const dest = join(tmp, 'slot');
     expect(
-      await codeOf(extractBundle([bytes], dest, { expectedManifest: b.manifestBytes, durable: false })),
+      await codeOf(extractBundle(once(bytes), dest, { expectedManifest: b.manifestBytes, durable: false })),
     ).toBe('BUNDLE_DIGEST_MISMATCH');
     expect(await (await import('node:fs/promises')).readdir(dest)).toEqual([]);
     await writeFile(join(dest, 'junk'), 'x');
