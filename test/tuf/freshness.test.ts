@@ -97,7 +97,10 @@ describe('freshness, rollback and mix-and-match', () => {
     h.server.override('/metadata/timestamp.json', timestamps[2] as Buffer);
     expect(await code(frozen.refresh())).toBe('TUF_METADATA_EXPIRED');
     // The same replay against a device that has no floor yet is what the floor prevents.
-    const unfloored = await h.device('no-floor', { now: () => epoch, floorFile: join(h.dir, 'no-floor.json') });
+    const unfloored = await h.device('no-floor', {
+      now: () => epoch,
+      floorFile: join(h.dir, 'no-floor.json'),
+    });
     expect((await unfloored.refresh()).timestampVersion).toBe(3);
     h.server.clearOverrides();
     expect((await frozen.refresh()).timestampVersion).toBeGreaterThan(3);

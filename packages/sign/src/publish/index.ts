@@ -1,1 +1,6 @@
-export {};
+export {
+  PublishErrors,
+  type PublishGithubOptions,
+  type PublishGithubResult,
+  publishToGithubRelease,
+} from './github.js';

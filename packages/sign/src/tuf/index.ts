@@ -1,3 +1,4 @@
+export { type BundleVerifierOptions, createBundleVerifier, releaseKeysOf } from './bundle-verifier.js';
 export {
   isTopRole,
   parseRepoConfig,
