@@ -1,0 +1,70 @@
+/**
+ * Change records (design §4, §8): the signed approval decision for a release, written by
+ * `clawback approve`. The console refuses to roll out a release whose record does not verify.
+ * Verification is the change-control package's `verifyChangeRecord`; the console takes it as a
+ * function so a deployment (or a test) can pin its own keys.
+ */
+import { verifyChangeRecord } from '@clawback/approvals';
+import { isClawbackError, type PublicKey } from '@clawback/core';
+
+export interface ReleaseRef {
+  agent: string;
+  version: string;
+  targetPath: string;
+  /** SHA-256 of the bundle target. */
+  digest: string;
+}
+
+export type ChangeRecordCheck =
+  | { ok: true; summary: Record<string, unknown> }
+  | { ok: false; problem: string };
+
+export type ChangeRecordVerifier = (
+  record: unknown,
+  release: ReleaseRef,
+  now: Date,
+) => Promise<ChangeRecordCheck>;
+
+/** Refuses every record: the console was started without change-record keys. */
+export function noChangeRecordKeys(): ChangeRecordVerifier {
+  return async () => ({
+    ok: false,
+    problem: 'the console has no trusted change-record keys (start it with --change-record-key FILE)',
+  });
+}
+
+/**
+ * Verify with `@clawback/approvals`: signed by a threshold of `trustedKeys`, an approving
+ * decision, and a bundle subject whose sha256 is exactly the release's bundle target digest.
+ */
+export function changeRecordVerifier(trustedKeys: readonly PublicKey[], threshold = 1): ChangeRecordVerifier {
+  if (trustedKeys.length === 0) return noChangeRecordKeys();
+  return async (record, release) => {
+    try {
+      const v = verifyChangeRecord(record, { trustedKeys, threshold, expectedBundleSha256: release.digest });
+      const p = v.predicate;
+      return {
+        ok: true,
+        summary: {
+          repository: p.repository,
+          commit: p.commit,
+          pullRequest: p.pullRequest,
+          decision: p.decision.status,
+          approvers: p.decision.qualifyingApprovers,
+          emergency: p.decision.emergency !== null,
+          environment: p.evidence?.environment
+            ? {
+                name: p.evidence.environment.name,
+                runId: p.evidence.environment.runId,
+                runTriggeringActor: p.evidence.environment.runTriggeringActor,
+              }
+            : null,
+          signedBy: v.keyids,
+        },
+      };
+    } catch (err) {
+      if (!isClawbackError(err)) throw err;
+      return { ok: false, problem: `${err.code}: ${err.message}` };
+    }
+  };
+}

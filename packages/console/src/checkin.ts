@@ -1,0 +1,128 @@
+/**
+ * The check-in: `GET /api/v1/devices/<id>/desired`. This is the hot path (every device, every
+ * poll), so it touches the database only on a cache miss, verifies the header signature with
+ * one OpenSSL Ed25519 verify, buffers last-seen times, and answers 304 when nothing changed.
+ */
+import { verify } from 'node:crypto';
+import { ClawbackError, canonicalJson, fromBase64, sha256Hex } from '@clawback/core';
+import type { ConsoleContext } from './context.js';
+import type { CachedDesired } from './device-cache.js';
+import { checkFresh, loadDevice, requireActive, unknownDevice } from './devices.js';
+import { ConsoleErrors } from './errors.js';
+import { deviceRequestMessage, parseDeviceAuthHeader } from './protocol.js';
+
+export interface CheckinResult {
+  status: 200 | 304;
+  etag: string;
+  body: Buffer;
+}
+
+/** Verify a header-signed device request (docs/protocol.md, "Device authentication"). */
+export async function authenticateDeviceRequest(
+  ctx: ConsoleContext,
+  deviceId: string,
+  method: string,
+  path: string,
+  authorization: string | undefined,
+  bodySha256 = '',
+): Promise<void> {
+  const auth = parseDeviceAuthHeader(authorization);
+  if (!auth) {
+    ctx.metrics.inc('clawback_console_refused_total', { reason: 'no_auth' });
+    throw new ClawbackError(
+      ConsoleErrors.DEVICE_AUTH_INVALID,
+      'missing or malformed Clawback-Device Authorization header',
+      {
+        hint: 'Sign the request as docs/protocol.md describes.',
+      },
+    );
+  }
+  if (auth.id !== deviceId) {
+    ctx.metrics.inc('clawback_console_refused_total', { reason: 'bad_signature' });
+    throw new ClawbackError(
+      ConsoleErrors.DEVICE_AUTH_INVALID,
+      `the header is for device ${auth.id}, the path for ${deviceId}`,
+    );
+  }
+  const device = await loadDevice(ctx, deviceId);
+  if (!device) {
+    ctx.metrics.inc('clawback_console_refused_total', { reason: 'unknown_device' });
+    throw unknownDevice(deviceId);
+  }
+  checkFresh(ctx, auth.ts);
+  const sig = fromBase64(auth.sig);
+  const message = deviceRequestMessage({ method, path, ts: auth.ts, bodySha256 });
+  const ok =
+    auth.keyid === device.key.keyid &&
+    sig !== undefined &&
+    sig.length === 64 &&
+    verify(null, message, device.keyObject, sig);
+  if (!ok) {
+    ctx.metrics.inc('clawback_console_refused_total', { reason: 'bad_signature' });
+    throw new ClawbackError(
+      'SIGNATURE_INVALID',
+      `the request signature does not verify with device ${deviceId}'s enrolled key`,
+      {
+        hint: 'Sign with the enrolled device key; after a key rotation only the new key is accepted.',
+      },
+    );
+  }
+  requireActive(device);
+}
+
+export async function checkin(
+  ctx: ConsoleContext,
+  deviceId: string,
+  path: string,
+  authorization: string | undefined,
+  ifNoneMatch: string | undefined,
+): Promise<CheckinResult> {
+  await authenticateDeviceRequest(ctx, deviceId, 'GET', path, authorization);
+  ctx.cache.lastSeen.set(deviceId, ctx.now());
+  const desired = await desiredFor(ctx, deviceId);
+  const status = ifNoneMatch !== undefined && ifNoneMatch === desired.etag ? 304 : 200;
+  ctx.metrics.inc('clawback_console_checkins_total', { status: String(status) });
+  return { status, ...desired };
+}
+
+interface DesiredRow {
+  rollout_id: string;
+  stage: number;
+  agent: string;
+  version: string;
+  target_path: string;
+}
+
+/** The device's desired target: the newest rollout that has reached the device's stage. */
+export async function desiredFor(ctx: ConsoleContext, deviceId: string): Promise<CachedDesired> {
+  const hit = ctx.cache.desired.get(deviceId);
+  if (hit) return hit;
+  const row = (
+    await ctx.db.query<DesiredRow>(
+      `SELECT r.id AS rollout_id, rd.stage, rel.agent, rel.version, rel.target_path
+         FROM rollout_devices rd
+         JOIN rollouts r ON r.id = rd.rollout_id
+         JOIN releases rel ON rel.id = r.release_id
+        WHERE rd.device_id = $1
+          AND r.state IN ('active', 'completed')
+          AND rd.stage <= r.current_stage
+          AND rd.status <> 'failed'
+        ORDER BY r.created_at DESC
+        LIMIT 1`,
+      [deviceId],
+    )
+  )[0];
+  const desired = row
+    ? {
+        agent: row.agent,
+        version: row.version,
+        targetPath: row.target_path,
+        rolloutId: row.rollout_id,
+        stage: row.stage,
+      }
+    : null;
+  const body = Buffer.from(canonicalJson({ deviceId, desired, pollAfterSecs: ctx.pollAfterSecs }));
+  const entry = { etag: `"${sha256Hex(body).slice(0, 32)}"`, body };
+  ctx.cache.desired.set(deviceId, entry);
+  return entry;
+}
