@@ -91,6 +91,11 @@ function decideSubject(rules: readonly CompiledRule[], s: Subject): CompiledRule
 
 const NO_RULE_REASON = 'no rule matched: denied by default';
 
+function toDecision(r: CompiledRule | undefined): Decision {
+  if (!r) return { decision: 'deny', ruleIndex: -1, rule: undefined, reason: NO_RULE_REASON };
+  return { decision: r.deny ? 'deny' : 'allow', ruleIndex: r.index, rule: r.rule, reason: r.rule.reason };
+}
+
 /**
  * Decide one request. Pure and fast. A request that cannot be judged (unknown
  * action, missing or misplaced target) is denied without consulting the rules; a command line is allowed only if every simple command in
@@ -102,13 +107,16 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): Decisi
     return { decision: 'deny', ruleIndex: -1, rule: undefined, reason: `${subjects}: denied` };
   }
   const rules = policy.byAction[(subjects[0] as Subject).actionIdx] ?? [];
+  if (subjects.length === 1) return toDecision(decideSubject(rules, subjects[0] as Subject));
+  // A command line: allowed only if every simple command is; of several denials the
+  // earliest rule is reported (the specific `sudo *` rather than the catch-all).
   let allowed: CompiledRule | undefined;
+  let denied: CompiledRule | undefined;
   for (const s of subjects) {
     const r = decideSubject(rules, s);
-    if (!r) return { decision: 'deny', ruleIndex: -1, rule: undefined, reason: NO_RULE_REASON };
-    if (r.deny) return { decision: 'deny', ruleIndex: r.index, rule: r.rule, reason: r.rule.reason };
-    allowed ??= r;
+    if (!r) return toDecision(undefined);
+    if (!r.deny) allowed ??= r;
+    else if (!denied || r.index < denied.index) denied = r;
   }
-  const r = allowed as CompiledRule;
-  return { decision: 'allow', ruleIndex: r.index, rule: r.rule, reason: r.rule.reason };
+  return toDecision(denied ?? allowed);
 }

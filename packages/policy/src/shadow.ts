@@ -12,6 +12,8 @@ export interface Shadowed {
   index: number;
   by: number;
   why: string;
+  /** True when the rule still decides requests whose command/URL/host cannot be read. */
+  onlyUnreadable: boolean;
 }
 
 const GLOB_CHARS = /[*?[\]{}()!+@\\]/;
@@ -46,16 +48,22 @@ function nameCovers(a: string, b: string): boolean {
 
 /** Does rule `a` (earlier) match every request rule `b` (later) matches? */
 export function ruleCovers(a: PolicyRule, b: PolicyRule): boolean {
+  return coverage(a, b) === 'all';
+}
+
+/**
+ * `all`: `a` matches every request `b` does. `readable`: every request whose
+ * target can be read (a conditioned deny also matches unreadable commands, URLs
+ * and hosts, which a conditioned allow does not).
+ */
+function coverage(a: PolicyRule, b: PolicyRule): 'all' | 'readable' | 'none' {
   const aa = expandAction(a.action);
   const ab = expandAction(b.action);
-  if (!aa || !ab?.every((x) => aa.includes(x))) return false;
+  if (!aa || !ab?.every((x) => aa.includes(x))) return 'none';
   const ca = ruleConditions(a);
-  if (ca.length === 0) return true;
-  // A conditioned deny also matches a command, URL or host that cannot be read;
-  // a conditioned allow does not, so there it cannot shadow a conditioned deny.
+  if (ca.length === 0) return 'all';
   const unreadable = ca.some(([f]) => f === 'command' || f === 'url' || f === 'host');
-  if (b.effect === 'deny' && a.effect === 'allow' && unreadable) return false;
-  return ca.every(([field, pa]) => {
+  const covers = ca.every(([field, pa]) => {
     const pb = b[field];
     if (pb === undefined) return false;
     switch (field) {
@@ -69,20 +77,27 @@ export function ruleCovers(a: PolicyRule, b: PolicyRule): boolean {
         return pa === pb;
     }
   });
+  if (!covers) return 'none';
+  return b.effect === 'deny' && a.effect === 'allow' && unreadable ? 'readable' : 'all';
 }
 
 export function findShadowed(rules: readonly PolicyRule[]): Shadowed[] {
   const out: Shadowed[] = [];
   rules.forEach((b, j) => {
+    let partial: Shadowed | undefined;
     for (let i = 0; i < j; i++) {
       const a = rules[i] as PolicyRule;
-      if (ruleCovers(a, b)) {
-        const cond = ruleConditions(a);
-        const why = `${a.action}${cond.map(([f, v]) => ` ${f} ${JSON.stringify(v)}`).join('')} -> ${a.effect}`;
-        out.push({ index: j, by: i, why });
+      const c = coverage(a, b);
+      if (c === 'none') continue;
+      const cond = ruleConditions(a);
+      const why = `${a.action}${cond.map(([f, v]) => ` ${f} ${JSON.stringify(v)}`).join('')} -> ${a.effect}`;
+      if (c === 'all') {
+        out.push({ index: j, by: i, why, onlyUnreadable: false });
         return;
       }
+      partial ??= { index: j, by: i, why, onlyUnreadable: true };
     }
+    if (partial) out.push(partial);
   });
   return out;
 }

@@ -101,7 +101,9 @@ export function validatePolicy(input: Uint8Array | string): PolicyValidation {
     warnings.push({
       severity: 'warning',
       path: `rules[${s.index}]`,
-      message: `can never match: rules[${s.by}] (${s.why}) matches everything it would`,
+      message: s.onlyUnreadable
+        ? `only decides commands/URLs that cannot be read: rules[${s.by}] (${s.why}) matches every other request it would`
+        : `can never match: rules[${s.by}] (${s.why}) matches everything it would`,
       ...(line ? { line } : {}),
     });
   }

@@ -82,7 +82,14 @@ export async function writeDecisionLog(opts: {
   return { path, policy, entries };
 }
 
-export type Tamper = 'edit' | 'edit-rehash' | 'delete' | 'reorder' | 'truncate' | 'drop-rotated-middle' | 'relink-rotated';
+export type Tamper =
+  | 'edit'
+  | 'edit-rehash'
+  | 'delete'
+  | 'reorder'
+  | 'truncate'
+  | 'drop-rotated-middle'
+  | 'relink-rotated';
 
 async function lines(path: string): Promise<string[]> {
   return (await readFile(path, 'utf8')).trimEnd().split('\n');
