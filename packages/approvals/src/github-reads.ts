@@ -67,20 +67,13 @@ export async function getCommit(gh: GitHubClient, r: RepoRef, ref: string): Prom
 
 /** Check runs and commit statuses reported on one SHA. */
 export async function listChecks(gh: GitHubClient, r: RepoRef, sha: string): Promise<CheckFacts[]> {
+  return [...(await listCheckRuns(gh, r, sha)), ...(await listStatuses(gh, r, sha))];
+}
+
+export async function listCheckRuns(gh: GitHubClient, r: RepoRef, sha: string): Promise<CheckFacts[]> {
   try {
-    const runs = await gh.paginate(gh.rest.checks.listForRef, {
-      ...r,
-      ref: sha,
-      filter: 'all',
-      per_page: 100,
-    });
-    const statuses = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, {
-      ...r,
-      ref: sha,
-      per_page: 100,
-    });
-    const seenContexts = new Set<string>();
-    const out: CheckFacts[] = runs.map((c) => ({
+    const runs = await gh.paginate(gh.rest.checks.listForRef, { ...r, ref: sha, filter: 'all', per_page: 100 });
+    return runs.map((c) => ({
       name: c.name,
       kind: 'check_run',
       sha: c.head_sha,
@@ -89,23 +82,34 @@ export async function listChecks(gh: GitHubClient, r: RepoRef, sha: string): Pro
       completedAt: c.completed_at ?? null,
       app: c.app?.slug ?? null,
     }));
-    // Statuses are newest first; the newest per context is the one GitHub shows and enforces.
+  } catch (err) {
+    throw githubError(`reading check runs on ${sha}`, err);
+  }
+}
+
+/** Commit statuses: newest first from GitHub; the newest per context is the one GitHub enforces. */
+export async function listStatuses(gh: GitHubClient, r: RepoRef, sha: string): Promise<CheckFacts[]> {
+  try {
+    const statuses = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, { ...r, ref: sha, per_page: 100 });
+    const seen = new Set<string>();
+    const out: CheckFacts[] = [];
     for (const s of statuses) {
-      if (seenContexts.has(s.context)) continue;
-      seenContexts.add(s.context);
+      if (seen.has(s.context)) continue;
+      seen.add(s.context);
+      const pending = s.state === 'pending';
       out.push({
         name: s.context,
         kind: 'status',
         sha,
-        status: s.state === 'pending' ? 'in_progress' : 'completed',
-        conclusion: s.state === 'pending' ? null : s.state,
-        completedAt: s.state === 'pending' ? null : s.updated_at,
+        status: pending ? 'in_progress' : 'completed',
+        conclusion: pending ? null : s.state,
+        completedAt: pending ? null : s.updated_at,
         app: null,
       });
     }
     return out;
   } catch (err) {
-    throw githubError(`reading checks on ${sha}`, err);
+    throw githubError(`reading commit statuses on ${sha}`, err);
   }
 }
 
@@ -113,17 +117,30 @@ const ADMIN_READ =
   'the token cannot read it: needs the Administration: read repository permission (a fine-grained PAT or GitHub App; GITHUB_TOKEN can never have it)';
 
 export async function readProtection(gh: GitHubClient, r: RepoRef, branch: string): Promise<ProtectionFacts> {
-  let classic: ProtectionFacts['classic'];
+  return { branch, classic: await readClassicProtection(gh, r, branch), rules: await readBranchRules(gh, r, branch) };
+}
+
+/**
+ * Classic branch protection. GitHub answers 404 "Branch not protected" for an
+ * unprotected branch, and 403/404 "Not Found" when the token lacks Administration: read.
+ */
+export async function readClassicProtection(
+  gh: GitHubClient,
+  r: RepoRef,
+  branch: string,
+): Promise<ProtectionFacts['classic']> {
   try {
     const { data } = await gh.rest.repos.getBranchProtection({ ...r, branch });
-    classic = protectionFromResponse(data);
+    return protectionFromResponse(data);
   } catch (err) {
     const status = httpStatusOf(err);
-    const msg = githubMessageOf(err);
-    if (status === 404 && /not protected/i.test(msg)) classic = { status: 'not-protected' };
-    else if (status === 403 || status === 404) classic = { status: 'not-verified', reason: ADMIN_READ };
-    else throw githubError(`reading branch protection of ${branch}`, err);
+    if (status === 404 && /not protected/i.test(githubMessageOf(err))) return { status: 'not-protected' };
+    if (status === 403 || status === 404) return { status: 'not-verified', reason: ADMIN_READ };
+    throw githubError(`reading branch protection of ${branch}`, err);
   }
+}
+
+export async function readBranchRules(gh: GitHubClient, r: RepoRef, branch: string): Promise<ProtectionFacts['rules']> {
   let rules: ProtectionFacts['rules'];
   try {
     const list = await gh.paginate(gh.rest.repos.getBranchRules, { ...r, branch, per_page: 100 });
@@ -144,7 +161,7 @@ export async function readProtection(gh: GitHubClient, r: RepoRef, branch: strin
       };
     } else throw githubError(`reading rulesets for ${branch}`, err);
   }
-  return { branch, classic, rules };
+  return rules;
 }
 
 /** Map a branch-protection body (GET or PUT response) to facts. */

@@ -40,7 +40,15 @@ export {
   githubError,
   httpStatusOf,
 } from './github-client.js';
-export { listChecks, protectionFromResponse, readProtection } from './github-reads.js';
+export {
+  listCheckRuns,
+  listChecks,
+  listStatuses,
+  protectionFromResponse,
+  readBranchRules,
+  readClassicProtection,
+  readProtection,
+} from './github-reads.js';
 export {
   branchMatches,
   CHANGE_POLICY_PATH,

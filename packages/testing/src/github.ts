@@ -58,15 +58,20 @@ export function fakeGitHubFetch(exchanges: readonly GitHubExchange[]): FakeGitHu
   const requests: string[] = [];
   const unmatched: string[] = [];
   const parsed = exchanges.map((e) => ({ e, ...splitPath(e.path), method: e.method.toUpperCase() }));
+  const used = new Set<(typeof parsed)[number]>();
   const fake = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input.toString() : input.url);
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const pathname = decodeURIComponent(url.pathname.replace(/^\/api\/v3/, ''));
     const label = `${method} ${pathname}${url.search}`;
     requests.push(label);
-    const hit = parsed
+    const candidates = parsed
       .filter((x) => x.method === method && x.pathname === pathname && isSubset(x.params, url.searchParams))
-      .sort((a, b) => [...b.params].length - [...a.params].length)[0];
+      .sort((a, b) => [...b.params].length - [...a.params].length);
+    const best = candidates.filter((c) => [...c.params].length === [...(candidates[0]?.params ?? [])].length);
+    // Equally specific exchanges answer in recorded order; the last one repeats.
+    const hit = best.find((c) => !used.has(c)) ?? best.at(-1);
+    if (hit) used.add(hit);
     const response = hit
       ? jsonResponse(hit.e.status, hit.e.response, hit.e.headers)
       : jsonResponse(501, { message: `no scenario exchange for ${label}` });
