@@ -10,7 +10,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ClawbackError, defineErrorCodes, redact } from '@clawback/core';
-import type { Octokit } from '@octokit/core';
+import { Octokit } from '@octokit/core';
 
 export const PublishErrors = defineErrorCodes({
   PUBLISH_TARGET_INVALID: 'usage',
@@ -211,4 +211,13 @@ function newestRootAlreadyPublished(names: string[], skipped: string[]): boolean
     .filter((v): v is string => v !== undefined);
   const newest = Math.max(...versions.map(Number));
   return Number.isFinite(newest) && skipped.includes(`${newest}.root.json`);
+}
+
+/** The composed client the CLI uses: @octokit/core with a token (and optional Enterprise base URL). */
+export function createPublishOctokit(options: { token: string; baseUrl?: string }): Octokit {
+  return new Octokit({
+    auth: options.token,
+    userAgent: 'clawback-repo-publish',
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+  });
 }

@@ -1,4 +1,5 @@
 export {
+  createPublishOctokit,
   PublishErrors,
   type PublishGithubOptions,
   type PublishGithubResult,
