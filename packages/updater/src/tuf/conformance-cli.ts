@@ -8,10 +8,10 @@
  *   --metadata-dir D --metadata-url U refresh
  *   --metadata-dir D --metadata-url U --target-name N --target-base-url U --target-dir T download
  */
-import { realpathSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, fileURLToPath } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ClawbackError, CoreErrors, redact, writeFileAtomic } from '@clawback/core';
 import { Metadata, MetadataKind } from '@tufjs/models';
