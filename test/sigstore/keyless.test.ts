@@ -1,11 +1,13 @@
 // Sign-then-verify through a mock Sigstore (Fulcio, CT log, Rekor, TSA) and a GitHub Actions OIDC
 // endpoint, all on 127.0.0.1. Every bundle here is really signed by the code under test.
+
+import { githubProvenancePredicate } from '@clawback/bundle';
 import { type ClawbackError, canonicalJsonBytes, makeStatement } from '@clawback/core';
 import { type KeylessOptions, type SigstoreBundleJson, signStatementKeyless } from '@clawback/sign';
 import {
   type GithubActionsClaims,
   githubActionsClaims,
-  githubProvenancePredicate,
+  githubActionsContextEnv,
   type MockSigstore,
   startMockSigstore,
 } from '@clawback/testing';
@@ -25,12 +27,17 @@ async function mockSigstore(options: Parameters<typeof startMockSigstore>[0] = {
   return m;
 }
 
+// The provenance builder under test elsewhere (@clawback/bundle), fed the job environment for these claims.
+function predicateFor(claims: GithubActionsClaims) {
+  return githubProvenancePredicate(githubActionsContextEnv(claims));
+}
+
 function statementFor(claims: GithubActionsClaims): Uint8Array {
   return canonicalJsonBytes(
     makeStatement(
       [{ name: 'sensor_parser-1.2.0.clawback', digest: { sha256: 'c0ffee'.padEnd(64, '0') } }],
       SLSA_V1,
-      githubProvenancePredicate(claims),
+      predicateFor(claims),
     ),
   );
 }
@@ -259,7 +266,7 @@ describe('certificate validity and now', () => {
 });
 
 describe('certificate <-> provenance cross-check on a really signed bundle', () => {
-  type Predicate = ReturnType<typeof githubProvenancePredicate> & {
+  type Predicate = ReturnType<typeof predicateFor> & {
     buildDefinition: {
       externalParameters: { workflow: { ref: string; repository: string } };
       internalParameters: { github: { event_name: string } };
@@ -309,7 +316,7 @@ describe('certificate <-> provenance cross-check on a really signed bundle', () 
 
   it.each(edits)('names %s when only that provenance field disagrees with the certificate', (name, edit) => {
     const { certificate } = verifySigstoreBundle(bundle, { trustedRoot: mock.trustedRoot, now: new Date() });
-    const predicate = structuredClone(githubProvenancePredicate(claims)) as Predicate;
+    const predicate = structuredClone(predicateFor(claims)) as Predicate;
     edit(predicate);
     let error: ClawbackError | undefined;
     try {
@@ -330,7 +337,7 @@ describe('certificate <-> provenance cross-check on a really signed bundle', () 
       trustedRoot: mock.trustedRoot,
       now: new Date(),
     });
-    const result = crossCheckCertificateWithProvenance(certificate, githubProvenancePredicate(claims));
+    const result = crossCheckCertificateWithProvenance(certificate, predicateFor(claims));
     expect(result.ok).toBe(false);
     expect(result.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
       'builder-id',

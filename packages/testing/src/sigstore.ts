@@ -133,44 +133,29 @@ export function mockIdentityToken(claims: Record<string, unknown>): string {
 }
 
 /**
- * The SLSA v1 provenance predicate that actions/attest-build-provenance writes for these claims
- * (buildType https://actions.github.io/buildtypes/workflow/v1). Used to test the certificate cross-check.
+ * The variables GitHub Actions sets in a job whose OIDC token carries `claims` (same repository, ref,
+ * commit, workflow, event and run), so provenance built from the environment and the Fulcio certificate
+ * issued for the token describe the same run.
  */
-export function githubProvenancePredicate(
+export function githubActionsContextEnv(
   claims: GithubActionsClaims,
   serverUrl = 'https://github.com',
-): Json {
-  const [workflowPath = '', ...refParts] = claims.workflow_ref
-    .replace(`${claims.repository}/`, '')
-    .split('@');
+): Record<string, string> {
   return {
-    buildDefinition: {
-      buildType: 'https://actions.github.io/buildtypes/workflow/v1',
-      externalParameters: {
-        workflow: {
-          ref: refParts.join('@'),
-          repository: `${serverUrl}/${claims.repository}`,
-          path: workflowPath,
-        },
-      },
-      internalParameters: {
-        github: {
-          event_name: claims.event_name,
-          repository_id: claims.repository_id,
-          repository_owner_id: claims.repository_owner_id,
-          runner_environment: claims.runner_environment,
-        },
-      },
-      resolvedDependencies: [
-        { uri: `git+${serverUrl}/${claims.repository}@${claims.ref}`, digest: { gitCommit: claims.sha } },
-      ],
-    },
-    runDetails: {
-      builder: { id: `${serverUrl}/${claims.job_workflow_ref}` },
-      metadata: {
-        invocationId: `${serverUrl}/${claims.repository}/actions/runs/${claims.run_id}/attempts/${claims.run_attempt}`,
-      },
-    },
+    GITHUB_ACTIONS: 'true',
+    GITHUB_SERVER_URL: serverUrl,
+    GITHUB_REPOSITORY: claims.repository,
+    GITHUB_REPOSITORY_ID: claims.repository_id,
+    GITHUB_REPOSITORY_OWNER: claims.repository_owner,
+    GITHUB_REPOSITORY_OWNER_ID: claims.repository_owner_id,
+    GITHUB_WORKFLOW_REF: claims.workflow_ref,
+    GITHUB_WORKFLOW_SHA: claims.workflow_sha,
+    GITHUB_REF: claims.ref,
+    GITHUB_SHA: claims.sha,
+    GITHUB_EVENT_NAME: claims.event_name,
+    GITHUB_RUN_ID: claims.run_id,
+    GITHUB_RUN_ATTEMPT: claims.run_attempt,
+    RUNNER_ENVIRONMENT: claims.runner_environment,
   };
 }
 
@@ -195,8 +180,11 @@ export interface MockSigstore {
   tsaURL: string;
   /** trusted_root.json for this instance, built from the mock's CA, CT log, Rekor and TSA keys. */
   trustedRoot: Json;
-  /** Environment of a GitHub Actions job with `id-token: write` whose token carries `claims`. */
-  actionsEnv(claims: Record<string, unknown>): NodeJS.ProcessEnv;
+  /**
+   * Environment of a GitHub Actions job with `id-token: write` whose token carries `claims`: the token
+   * request variables (pointing at this mock) plus the matching GITHUB_* context.
+   */
+  actionsEnv(claims: GithubActionsClaims): NodeJS.ProcessEnv;
   /** Audiences asked for at the OIDC endpoint, in order. */
   oidcAudiences: string[];
   /** Make a service answer with this HTTP status (undefined: behave). */
@@ -258,7 +246,7 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
     trustedRoot,
     oidcAudiences,
     actionsEnv: (claims) => ({
-      GITHUB_ACTIONS: 'true',
+      ...githubActionsContextEnv(claims),
       ACTIONS_ID_TOKEN_REQUEST_URL: `${url}${OIDC_PATH}?api-version=2.0&claims=${encodeURIComponent(
         Buffer.from(mockIdentityToken(claims)).toString('base64url'),
       )}`,
