@@ -102,7 +102,7 @@ describe('naming problems', () => {
   const entries = chain(
     Array.from({ length: 5 }, (_, i) => ({ ts: `2026-01-01T00:00:0${i}Z`, data: { i } })),
   );
-  const text = (es: AuditEntry[]) => es.map((e) => JSON.stringify(e)).join('\n') + '\n';
+  const text = (es: AuditEntry[]) => `${es.map((e) => JSON.stringify(e)).join('\n')}\n`;
 
   it('a swap is named reordered, without a false "deleted"', () => {
     const swapped = [entries[0], entries[2], entries[1], entries[3], entries[4]] as AuditEntry[];

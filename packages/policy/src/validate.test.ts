@@ -63,7 +63,7 @@ rules:
   });
 
   it.each([
-    ['missing version', 'rules:\n' + CATCH_ALL, 'version: is required'],
+    ['missing version', `rules:\n${CATCH_ALL}`, 'version: is required'],
     ['unsupported version', policy('', 'version: "2.0"\n'), 'version: unsupported version'],
     ['missing rules', 'version: "1.0"\n', 'rules: is required'],
     ['rules not a list', 'version: "1.0"\nrules: {a: 1}\n', 'rules: must be a list'],

@@ -43,8 +43,8 @@ export interface DecisionLogFixture {
 }
 
 /**
- * Write a real decision log: `rounds` passes over `requests`, one second apart
- * from `start`, optionally rotating and signing checkpoints with `key`.
+ * Write a real decision log: `rounds` passes over `requests`, `stepMs` apart
+ * (first one `stepMs` after `start`), optionally rotating and signing checkpoints.
  */
 export async function writeDecisionLog(opts: {
   dir: string;
@@ -59,14 +59,12 @@ export async function writeDecisionLog(opts: {
 }): Promise<DecisionLogFixture> {
   const path = join(opts.dir, opts.name ?? 'audit.log');
   const policy = loadPolicy(opts.policyYaml ?? ISSUE_POLICY_YAML);
+  // The clock moves once per decision (AuditLog also reads it for checkpoints).
   let t = (opts.start ?? new Date('2026-01-05T00:00:00Z')).getTime();
   const step = opts.stepMs ?? 1000;
   const log = await AuditLog.open(path, {
     durable: false,
-    now: () => {
-      t += step;
-      return new Date(t);
-    },
+    now: () => new Date(t),
     ...(opts.key ? { signer: signerFromKeyPair(opts.key) } : {}),
     ...(opts.rotateBytes ? { rotateBytes: opts.rotateBytes } : {}),
   });
@@ -74,6 +72,7 @@ export async function writeDecisionLog(opts: {
   let entries = 0;
   for (let r = 0; r < (opts.rounds ?? 1); r++) {
     for (const req of requests) {
+      t += step;
       const d = await evaluateAndLog(policy, req, log, { role: 'fixture' });
       if (!d.logged) throw new Error(`fixture log append failed: ${d.logError?.message}`);
       entries += 1;
