@@ -92,6 +92,14 @@ export function selectRelease(input: SelectionInput): Selection {
     if (input.installedVersion !== null && version === input.installedVersion) {
       return { kind: 'none', skipped: [], reason: `${version} is already installed` };
     }
+    if (input.failedVersions.includes(version)) {
+      // Refused or rolled back here before, and already reported once: do not report it again.
+      return {
+        kind: 'none',
+        skipped: [],
+        reason: `${version} was already rolled back or refused on this device`,
+      };
+    }
     const found = mine.find((c) => c.version === version);
     if (!found) {
       const target: TargetInfo = {

@@ -218,6 +218,8 @@ export async function applyUpdate(
           update: null,
           reason: sel.reason,
         });
+        // Reports queued while offline (a boot-time rollback) go out on the next run.
+        const reports = o.flush === false ? null : await flushReports(device);
         return {
           outcome: 'up-to-date',
           from: state.committed?.version ?? null,
@@ -226,7 +228,7 @@ export async function applyUpdate(
           reason: sel.reason,
           steps: [],
           health: [],
-          reports: null,
+          reports,
         };
       }
       const failure =
@@ -249,7 +251,7 @@ export async function applyUpdate(
       state = await saveState(device.layout.state, state, device.now());
     }
     const run = await execute(device, 'apply');
-    const reports = o.flush === false ? null : await flushReports(device).catch(() => null);
+    const reports = o.flush === false ? null : await flushReports(device);
     const txn = run.lastTxn ?? (state.txn as Transaction);
     const outcome: ApplyResult['outcome'] = run.state.txn ? 'pending' : (txn.outcome ?? 'pending');
     return {

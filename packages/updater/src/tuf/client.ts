@@ -76,8 +76,8 @@ export function createTufClient(options: TufClientOptions): TufClient {
     }
     await mkdir(cacheDir, { recursive: true });
     const stage = await mkdtemp(join(cacheDir, 'clawback-tuf-'));
+    const before = await loadLocal(options.metadataDir);
     try {
-      const before = await loadLocal(options.metadataDir);
       for (const role of ROLES) {
         const src = join(options.metadataDir, `${role}.json`);
         if (await pathExists(src)) await copyFile(src, join(stage, `${role}.json`));
@@ -136,6 +136,9 @@ export function createTufClient(options: TufClientOptions): TufClient {
         ...(newFloor ? { floor: newFloor.toISOString() } : {}),
       };
     } catch (err) {
+      // TUF 5.3.8: each newly verified root is persisted as soon as it is trusted, even when a
+      // later step of the refresh fails; nothing else from a failed refresh is kept.
+      await keepVerifiedRoot(stage, options.metadataDir, before?.root.signed.version ?? 0);
       await rm(stage, { recursive: true, force: true });
       throw err;
     }
@@ -338,4 +341,11 @@ async function advanceFloor(trusted: Trusted, floorFile: string): Promise<Date |
   }
   if (!best) return readTimeFloor(floorFile);
   return advanceTimeFloor(floorFile, best.at, best.source);
+}
+
+async function keepVerifiedRoot(stage: string, metadataDir: string, trustedVersion: number): Promise<void> {
+  const staged = await loadLocal(stage).catch(() => undefined);
+  if (staged && staged.root.signed.version > trustedVersion) {
+    await writeFileAtomic(join(metadataDir, 'root.json'), await readFile(join(stage, 'root.json')));
+  }
 }
