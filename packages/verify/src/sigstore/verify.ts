@@ -8,9 +8,10 @@ import {
   type SerializedBundle,
 } from '@sigstore/bundle';
 import { crypto, X509Certificate } from '@sigstore/core';
-import { type TrustMaterial, toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
+import { toSignedEntity, Verifier } from '@sigstore/verify';
 import { type CertificateIdentity, certificateIdentity } from './certificate.js';
 import { SigstoreVerifyErrors as E } from './errors.js';
+import { translateLibraryError } from './failures.js';
 import { parseTrustedRoot, type SigstoreTrustedRoot } from './trusted-root.js';
 
 /** A Sigstore bundle in its JSON form (what `signStatementKeyless` returns and what is stored on disk). */
@@ -74,39 +75,45 @@ export function verifySigstoreBundle(
   const envelope = bundle.content.dsseEnvelope;
   const leaf = leafCertificate(bundle);
   const entity = toSignedEntity(bundle);
+  checkDsseSignature(entity, envelope.signatures.length, leaf);
 
-  // DSSE signature over PAE(payloadType, payload) with the certificate's key, checked first so that a
-  // tampered statement or signature is reported as exactly that (the library would report the tlog body).
-  if (
-    envelope.signatures.length !== 1 ||
-    !entity.signature.verifySignature(crypto.createPublicKey(leaf.publicKey))
-  ) {
-    throw new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, 'Sigstore DSSE signature does not verify', {
-      hint: 'the statement or its signature was modified; rebuild and re-sign it',
-    });
-  }
-
+  const tlogThreshold = options.tlogThreshold ?? 1;
   const verifier = new Verifier(root.material, {
-    tlogThreshold: options.tlogThreshold ?? 1,
+    tlogThreshold,
     ctlogThreshold: options.ctlogThreshold ?? 1,
     timestampThreshold: options.timestampThreshold ?? 1,
   });
   try {
     verifier.verify(entity);
   } catch (err) {
-    throw translateLibraryError(err, {
-      leaf,
-      bundle,
-      entity,
-      root,
-      tlogThreshold: options.tlogThreshold ?? 1,
-    });
+    throw translateLibraryError(err, { leaf, bundle, entity, root, tlogThreshold });
   }
 
   const timestamps = verifiedTimestamps(entity.timestamps);
   checkAgainstNow(leaf, timestamps, options);
+  const statementBytes = new Uint8Array(envelope.payload);
+  checkPayload(envelope.payloadType, statementBytes, options);
+  return {
+    payloadType: envelope.payloadType,
+    statementBytes,
+    certificate: certificateIdentity(leaf),
+    timestamps,
+    tlogIndexes: bundle.verificationMaterial.tlogEntries.map((e) => e.logIndex),
+  };
+}
 
-  const payloadType = envelope.payloadType;
+// DSSE signature over PAE(payloadType, payload) with the certificate's key, checked before the library
+// so that a changed statement or signature is reported as exactly that (the library would first report
+// the log entry body). Sigstore DSSE bundles carry exactly one signature.
+function checkDsseSignature(entity: SignedEntity, signatureCount: number, leaf: X509Certificate): void {
+  if (signatureCount !== 1 || !entity.signature.verifySignature(crypto.createPublicKey(leaf.publicKey))) {
+    throw new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, 'Sigstore DSSE signature does not verify', {
+      hint: 'the statement or its signature was modified; rebuild and re-sign it',
+    });
+  }
+}
+
+function checkPayload(payloadType: string, statementBytes: Uint8Array, options: VerifySigstoreOptions): void {
   const wantedType = options.payloadType ?? INTOTO_PAYLOAD_TYPE;
   if (payloadType !== wantedType) {
     throw new ClawbackError(
@@ -115,19 +122,11 @@ export function verifySigstoreBundle(
       { hint: 'the bundle signs something other than an in-toto statement' },
     );
   }
-  const statementBytes = new Uint8Array(envelope.payload);
   if (options.expectedPayload !== undefined && !bytesEqual(statementBytes, options.expectedPayload)) {
     throw new ClawbackError(E.SIGSTORE_PAYLOAD_MISMATCH, 'Sigstore bundle signs a different statement', {
       hint: 'the Sigstore bundle belongs to another provenance file; pass the matching pair',
     });
   }
-  return {
-    payloadType,
-    statementBytes,
-    certificate: certificateIdentity(leaf),
-    timestamps,
-    tlogIndexes: bundle.verificationMaterial.tlogEntries.map((e) => e.logIndex),
-  };
 }
 
 const SUPPORTED_MEDIA_TYPES = new Set<string>([
@@ -187,27 +186,6 @@ function leafCertificate(bundle: Bundle): X509Certificate {
 type SignedEntity = ReturnType<typeof toSignedEntity>;
 type EntityTimestamp = SignedEntity['timestamps'][number];
 
-// Verify only the transparency log evidence (SET, inclusion proof, body) by presenting the already
-// signature-checked leaf key as a bare public key, so the certificate chain is not consulted.
-function tlogEvidenceError(ctx: FailureContext): Error | undefined {
-  const key = crypto.createPublicKey(ctx.leaf.publicKey);
-  const material: TrustMaterial = {
-    ...ctx.root.material,
-    publicKey: () => ({ publicKey: key, validFor: () => true }),
-  };
-  const verifier = new Verifier(material, {
-    tlogThreshold: ctx.tlogThreshold,
-    ctlogThreshold: 0,
-    timestampThreshold: 0,
-  });
-  try {
-    verifier.verify({ ...ctx.entity, key: { $case: 'public-key', hint: '' }, timestamps: [] });
-    return undefined;
-  } catch (err) {
-    return err as Error;
-  }
-}
-
 // Only called after the Verifier accepted every timestamp (TSA signatures, tlog SETs), so these times are
 // authenticated. A tlog entry's integrated time counts only with an inclusion promise, as in the library.
 function verifiedTimestamps(timestamps: EntityTimestamp[]): SigstoreTimestamp[] {
@@ -243,109 +221,4 @@ function checkAgainstNow(
       { hint: "check this machine's clock; a signature from the future is refused" },
     );
   }
-}
-
-interface FailureContext {
-  leaf: X509Certificate;
-  bundle: Bundle;
-  entity: SignedEntity;
-  root: SigstoreTrustedRoot;
-  tlogThreshold: number;
-}
-
-/** Map @sigstore/verify's error codes onto ours; certificate errors are split by what actually failed. */
-function translateLibraryError(err: unknown, ctx: FailureContext): ClawbackError {
-  if (!(err instanceof VerificationError)) {
-    return new ClawbackError(
-      E.SIGSTORE_VERIFY_FAILED,
-      `Sigstore verification failed: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const detail = err.message;
-  switch (err.code) {
-    case 'CERTIFICATE_ERROR':
-      return certificateError(err, ctx);
-    case 'SIGNATURE_ERROR':
-      return new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, `Sigstore signature invalid: ${detail}`, {
-        cause: err,
-      });
-    case 'TIMESTAMP_ERROR':
-      return new ClawbackError(E.SIGSTORE_TIMESTAMP_INVALID, `Sigstore timestamp invalid: ${detail}`, {
-        cause: err,
-        hint: 'the timestamp authority is not in the trusted root, or the timestamp was altered',
-      });
-    case 'TLOG_ERROR':
-    case 'TLOG_BODY_ERROR':
-    case 'TLOG_INCLUSION_PROOF_ERROR':
-    case 'TLOG_INCLUSION_PROMISE_ERROR':
-    case 'TLOG_MISSING_INCLUSION_ERROR':
-      return new ClawbackError(
-        E.SIGSTORE_TLOG_INVALID,
-        `Sigstore transparency log entry invalid: ${detail}`,
-        {
-          cause: err,
-          hint: 'the Rekor log is not in the trusted root, or the log entry was altered',
-        },
-      );
-    default:
-      return new ClawbackError(E.SIGSTORE_VERIFY_FAILED, `Sigstore verification failed: ${detail}`, {
-        cause: err,
-      });
-  }
-}
-
-function certificateError(err: VerificationError, ctx: FailureContext): ClawbackError {
-  // The library says only "CERTIFICATE_ERROR". To tell the user which fact failed, compare the leaf's
-  // validity with the signing times the log entries claim -- once those entries are shown to be genuine,
-  // so that a forged integrated time is reported as a bad log entry, not as a certificate problem.
-  const { leaf, bundle } = ctx;
-  const claimed = bundle.verificationMaterial.tlogEntries
-    .filter((e) => e.integratedTime !== '0' && e.integratedTime !== '')
-    .map((e) => new Date(Number(e.integratedTime) * 1000));
-  const from = leaf.notBefore.toISOString();
-  const until = leaf.notAfter.toISOString();
-  const outside = claimed.some((t) => t > leaf.notAfter || t < leaf.notBefore);
-  const logError = outside ? tlogEvidenceError(ctx) : undefined;
-  if (logError !== undefined) {
-    return new ClawbackError(
-      E.SIGSTORE_TLOG_INVALID,
-      `Sigstore transparency log entry invalid: ${logError.message}`,
-      {
-        cause: logError,
-        hint: 'the Rekor log is not in the trusted root, or the log entry was altered',
-      },
-    );
-  }
-  if (claimed.some((t) => t > leaf.notAfter)) {
-    return new ClawbackError(
-      E.SIGSTORE_CERT_EXPIRED,
-      `Sigstore certificate (valid ${from} to ${until}) had expired when the signature was logged`,
-      { cause: err, hint: 'sign again; the short-lived certificate must be used within its 10 minutes' },
-    );
-  }
-  if (claimed.some((t) => t < leaf.notBefore)) {
-    return new ClawbackError(
-      E.SIGSTORE_CERT_NOT_YET_VALID,
-      `Sigstore certificate (valid ${from} to ${until}) was not yet valid when the signature was logged`,
-      { cause: err },
-    );
-  }
-  if (/SCT/i.test(err.message)) {
-    return new ClawbackError(
-      E.SIGSTORE_SCT_INVALID,
-      `Sigstore certificate transparency check failed: ${err.message}`,
-      {
-        cause: err,
-        hint: 'the CT log that vouched for this certificate is not in the trusted root',
-      },
-    );
-  }
-  return new ClawbackError(
-    E.SIGSTORE_CERT_UNTRUSTED,
-    `Sigstore certificate does not chain to a certificate authority in the trusted root: ${err.message}`,
-    { cause: err, hint: 'verify against the trusted_root.json of the Sigstore instance that signed it' },
-  );
 }
