@@ -98,8 +98,12 @@ export async function readBundle(
         fail(BundleErrors.BUNDLE_TAR_INVALID, `not a valid bundle tar: ${code} ${String(message)}`),
       ),
     );
-    parser.on('error', (err: unknown) => reject(asBundleError(err)));
-    parser.on('abort', (err: unknown) => reject(asBundleError(err)));
+    const failed = (err: unknown) => {
+      state.fail(err, parser);
+      reject(state.error);
+    };
+    parser.on('error', failed);
+    parser.on('abort', failed);
     parser.on('end', () => resolve());
   });
   done.catch(() => undefined);
@@ -118,8 +122,7 @@ export async function readBundle(
     await done;
     await state.settled();
   } catch (err) {
-    state.error ??= asBundleError(err);
-    parser.abort(state.error);
+    state.fail(err, parser);
     // Let queued visitor work drain before the caller cleans up (e.g. empties the slot).
     await state.settled();
   }
@@ -150,6 +153,7 @@ class ReadState {
   private payloadBytes = 0;
   private fileCount = 0;
   private pending: Promise<void> = Promise.resolve();
+  private readonly onAbort: (() => void)[] = [];
 
   constructor(
     private readonly limits: ReadLimits,
@@ -174,9 +178,16 @@ class ReadState {
     }
   }
 
+  /** Record the first failure, stop the parser, and release everything waiting on an entry. */
+  fail(err: unknown, parser: Parser): void {
+    this.abort(err, parser);
+  }
+
   private abort(err: unknown, parser: Parser): void {
     this.error ??= asBundleError(err);
     parser.abort(this.error);
+    // An aborted tar never ends its current entry: release whoever waits for it.
+    for (const release of this.onAbort.splice(0)) release();
   }
 
   private readManifest(entry: ReadEntry, parser: Parser): void {
@@ -307,6 +318,9 @@ class ReadState {
     });
     track(busy);
     const finished = new Promise<void>((resolve) => {
+      // On abort, wait only for the write in flight, so the caller can clean up safely.
+      this.onAbort.push(() => void busy.finally(resolve));
+      if (this.error) void busy.finally(resolve);
       entry.on('end', () => {
         // Design §5: each file's digest is checked as it is written; only a match is finished.
         busy
