@@ -195,7 +195,9 @@ describe('readBundle / extractBundle', () => {
       { expectedManifest: b.manifestBytes },
       {
         file: () => ({
-          write: (c) => void (largest = Math.max(largest, c.byteLength)),
+          write: (c) => {
+            largest = Math.max(largest, c.byteLength);
+          },
           finish: async () => undefined,
         }),
       },
