@@ -107,7 +107,7 @@ export async function desiredFor(ctx: ConsoleContext, deviceId: string): Promise
           AND r.state IN ('active', 'completed')
           AND rd.stage <= r.current_stage
           AND rd.status <> 'failed'
-        ORDER BY r.created_at DESC
+        ORDER BY r.ord DESC
         LIMIT 1`,
       [deviceId],
     )

@@ -190,7 +190,8 @@ async function storeReport(
       ])
     )[0];
     if (dup) {
-      if (dup.payload_sha256 === payloadSha) return { status: 200 as const, duplicate: true, alerts: false };
+      if (dup.payload_sha256 === payloadSha)
+        return { status: 200 as const, duplicate: true, alerts: false, rolloutChanged: false };
       refuse('replayed');
       throw new ClawbackError(
         ConsoleErrors.REPORT_REPLAYED,
@@ -261,13 +262,15 @@ async function storeReport(
       },
       report.deviceId,
     );
-    const alerts = await applyToRollout(ctx, tx, report, now);
-    return { status: 201 as const, duplicate: false, alerts };
+    const applied = await applyToRollout(ctx, tx, report, now);
+    return { status: 201 as const, duplicate: false, ...applied };
   });
   if (result.duplicate) ctx.metrics.inc('clawback_console_reports_duplicate_total');
   else ctx.metrics.inc('clawback_console_reports_total', { outcome: report.outcome });
   if (result.alerts) ctx.onAlertsRaised();
-  if (!result.duplicate) ctx.cache.desired.delete(report.deviceId);
+  // A stage that opened or a halt changes other devices' desired state too.
+  if (result.rolloutChanged) ctx.cache.desired.clear();
+  else if (!result.duplicate) ctx.cache.desired.delete(report.deviceId);
   return { status: result.status, duplicate: result.duplicate };
 }
 
@@ -276,7 +279,7 @@ async function applyToRollout(
   tx: Parameters<Parameters<ConsoleContext['db']['transaction']>[0]>[0],
   report: ReportPayload,
   now: Date,
-): Promise<boolean> {
+): Promise<{ alerts: boolean; rolloutChanged: boolean }> {
   let alerts = false;
   if (report.outcome !== 'committed') {
     alerts = true;
@@ -294,7 +297,7 @@ async function applyToRollout(
       },
     });
   }
-  if (report.rolloutId === null) return alerts;
+  if (report.rolloutId === null) return { alerts, rolloutChanged: false };
   // Only a device the rollout has offered the release to (or that went silent and reports
   // late) can change the count; anything else is stored as evidence but counts nothing.
   const updated = await tx.query(
@@ -309,10 +312,8 @@ async function applyToRollout(
       report.reasonCode,
     ],
   );
-  if (updated.length > 0) {
-    await bumpStateVersion(tx);
-    const state = await evaluateRollout(ctx, tx, report.rolloutId);
-    if (state === 'halted') alerts = true;
-  }
-  return alerts;
+  if (updated.length === 0) return { alerts, rolloutChanged: false };
+  await bumpStateVersion(tx);
+  const state = await evaluateRollout(ctx, tx, report.rolloutId);
+  return { alerts: alerts || state === 'halted', rolloutChanged: true };
 }

@@ -264,7 +264,7 @@ export async function startRollout(
       },
     );
   }
-  return ctx.db.transaction(async (tx) => {
+  const started = await ctx.db.transaction(async (tx) => {
     const cur = await getRollout(tx, id, true);
     if (cur.state !== 'draft') throw stateError(cur, 'start');
     await tx.query(
@@ -276,6 +276,8 @@ export async function startRollout(
     await bumpStateVersion(tx);
     return getRollout(tx, id);
   });
+  ctx.cache.desired.clear();
+  return started;
 }
 
 function stateError(ro: RolloutRow, action: string): ClawbackError {
@@ -357,5 +359,5 @@ export async function changeRolloutState(
 }
 
 export async function listRollouts(db: Queryable): Promise<RolloutRow[]> {
-  return db.query<RolloutRow>('SELECT * FROM rollouts ORDER BY created_at DESC LIMIT 200');
+  return db.query<RolloutRow>('SELECT * FROM rollouts ORDER BY ord DESC LIMIT 200');
 }

@@ -75,6 +75,7 @@ CREATE TABLE releases (
 );
 CREATE TABLE rollouts (
   id text PRIMARY KEY,
+  ord serial NOT NULL,
   release_id text NOT NULL REFERENCES releases(id),
   name text NOT NULL,
   selector jsonb NOT NULL,
