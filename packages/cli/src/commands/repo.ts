@@ -379,8 +379,8 @@ const keysRotate: CommandSpec = {
     remove: {
       type: 'string',
       multiple: true,
-      valueName: 'KEYID',
-      description: 'key id to remove (retired or compromised)',
+      valueName: 'KEY',
+      description: 'key to remove (retired or compromised): key id, key name, or its .pub file',
     },
     threshold: { type: 'string', valueName: 'N', description: 'new threshold for the role' },
     'root-key': {
@@ -421,7 +421,7 @@ const keysRotate: CommandSpec = {
       repo: ctx.requireArg(0),
       role,
       add,
-      remove: ctx.strings('remove'),
+      remove: await Promise.all(ctx.strings('remove').map((r) => removeRef(r, ctx.env))),
       rootKeyRefs: ctx.strings('root-key'),
       ...(threshold === undefined ? {} : { threshold }),
       ...signing(ctx),
@@ -433,6 +433,12 @@ const keysRotate: CommandSpec = {
     return ExitCode.OK;
   },
 };
+
+/** `--remove` takes a key id, a key name, or a public key file (its key id is used). */
+async function removeRef(ref: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (!/\.(pub|json|pem)$/.test(ref)) return ref;
+  return (await loadPublicKey(ref, env)).keyid;
+}
 
 /** All TUF repository commands (this file is their single home, including `keys rotate`). */
 export const repoCommands: CommandSpec[] = [

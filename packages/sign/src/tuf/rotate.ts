@@ -19,7 +19,7 @@ export interface RotateKeysOptions {
   repo: string;
   role: TopRole;
   add?: readonly { key: PublicKey; name?: string }[];
-  /** Key ids to remove (a compromised or retired key). */
+  /** Keys to remove (a compromised or retired key): key ids, or key names recorded in the repository. */
   remove?: readonly string[];
   threshold?: number;
   /** Private root keys (paths or env:VAR) that sign the new root: old and new root keys. */
@@ -43,12 +43,12 @@ export interface RotateKeysResult {
 
 export async function rotateKeys(options: RotateKeysOptions): Promise<RotateKeysResult> {
   const add = options.add ?? [];
-  const remove = options.remove ?? [];
-  if (add.length === 0 && remove.length === 0 && options.threshold === undefined) {
+  if (add.length === 0 && (options.remove ?? []).length === 0 && options.threshold === undefined) {
     throw usage('nothing to rotate: give --add, --remove and/or --threshold');
   }
   return withRepoLock(options.repo, async () => {
     const state = await loadRepo(options.repo);
+    const remove = (options.remove ?? []).map((ref) => resolveKeyRef(ref, state.settings.keyNames));
     const old = state.root.signed;
     const oldRole = old.roles[options.role] as Role;
     for (const id of remove) {
@@ -160,4 +160,12 @@ function usage(message: string): ClawbackError {
   return new ClawbackError(TufRepoErrors.TUF_ROTATION_INVALID, message, {
     hint: 'See runbooks/key-rotation.md; `clawback repo status REPO` lists each role’s key ids.',
   });
+}
+
+/** A key id, or a key name the repository recorded (`online`, `root-1`). */
+function resolveKeyRef(ref: string, names: Record<string, string>): string {
+  if (/^[0-9a-f]{64}$/.test(ref)) return ref;
+  const hits = Object.entries(names).filter(([, n]) => n === ref);
+  if (hits.length === 1 && hits[0]) return hits[0][0];
+  throw usage(`--remove ${JSON.stringify(ref)} is neither a key id nor a key name in this repository`);
 }
