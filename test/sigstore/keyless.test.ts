@@ -1,86 +1,10 @@
 // Sign-then-verify through a mock Sigstore (Fulcio, CT log, Rekor, TSA) and a GitHub Actions OIDC
 // endpoint, all on 127.0.0.1. Every bundle here is really signed by the code under test.
-
-import { githubProvenancePredicate } from '@clawback/bundle';
-import { type ClawbackError, canonicalJsonBytes, makeStatement } from '@clawback/core';
-import { type KeylessOptions, type SigstoreBundleJson, signStatementKeyless } from '@clawback/sign';
-import {
-  type GithubActionsClaims,
-  githubActionsClaims,
-  githubActionsContextEnv,
-  type MockSigstore,
-  startMockSigstore,
-} from '@clawback/testing';
-import {
-  assertCertificateMatchesProvenance,
-  crossCheckCertificateWithProvenance,
-  verifySigstoreBundle,
-} from '@clawback/verify';
+import type { SigstoreBundleJson } from '@clawback/sign';
+import { type GithubActionsClaims, githubActionsClaims, type MockSigstore } from '@clawback/testing';
+import { crossCheckCertificateWithProvenance, verifySigstoreBundle } from '@clawback/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const SLSA_V1 = 'https://slsa.dev/provenance/v1';
-const mocks: MockSigstore[] = [];
-
-async function mockSigstore(options: Parameters<typeof startMockSigstore>[0] = {}): Promise<MockSigstore> {
-  const m = await startMockSigstore(options);
-  mocks.push(m);
-  return m;
-}
-
-// The provenance builder under test elsewhere (@clawback/bundle), fed the job environment for these claims.
-function predicateFor(claims: GithubActionsClaims) {
-  return githubProvenancePredicate(githubActionsContextEnv(claims));
-}
-
-function statementFor(claims: GithubActionsClaims): Uint8Array {
-  return canonicalJsonBytes(
-    makeStatement(
-      [{ name: 'sensor_parser-1.2.0.clawback', digest: { sha256: 'c0ffee'.padEnd(64, '0') } }],
-      SLSA_V1,
-      predicateFor(claims),
-    ),
-  );
-}
-
-function signWith(
-  mock: MockSigstore,
-  statement: Uint8Array,
-  claims: GithubActionsClaims,
-  extra: KeylessOptions = {},
-) {
-  return signStatementKeyless(statement, {
-    fulcioURL: mock.fulcioURL,
-    rekorURL: mock.rekorURL,
-    env: mock.actionsEnv(claims),
-    retries: 0,
-    ...extra,
-  });
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as ClawbackError).code;
-  }
-  return undefined;
-}
-
-function editPayload(
-  bundle: SigstoreBundleJson,
-  edit: (statement: Record<string, unknown>) => void,
-): SigstoreBundleJson {
-  const copy = structuredClone(bundle);
-  const envelope = copy.dsseEnvelope;
-  if (envelope === undefined) throw new Error('bundle without DSSE envelope');
-  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as Record<
-    string,
-    unknown
-  >;
-  edit(statement);
-  envelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
-  return copy;
-}
+import { closeMocks, codeOf, editPayload, mockSigstore, signWith, statementFor } from './support.js';
 
 let mock: MockSigstore;
 let claims: GithubActionsClaims;
@@ -94,9 +18,7 @@ beforeAll(async () => {
   bundle = await signWith(mock, statement, claims);
 });
 
-afterAll(async () => {
-  await Promise.all(mocks.map((m) => m.close()));
-});
+afterAll(closeMocks);
 
 describe('keyless round trip', () => {
   it('signs in a simulated Actions job and verifies against the pinned root', () => {
@@ -223,6 +145,25 @@ describe('tampering and trust', () => {
     );
     expect(verify('not a bundle')).toBe('SIGSTORE_BUNDLE_INVALID');
     expect(verify(bundle, { trustedRoot: { mediaType: 'nope' } })).toBe('SIGSTORE_TRUSTED_ROOT_INVALID');
+    expect(verify(bundle, { now: new Date('not a date') })).toBe('INVALID_INPUT');
+  });
+
+  it('accepts only keyless DSSE bundles', () => {
+    const { dsseEnvelope, ...rest } = structuredClone(bundle);
+    const messageSignature = {
+      ...rest,
+      messageSignature: {
+        messageDigest: { algorithm: 'SHA2_256', digest: Buffer.alloc(32).toString('base64') },
+        signature: dsseEnvelope?.signatures[0]?.sig ?? '',
+      },
+    };
+    expect(verify(messageSignature)).toBe('SIGSTORE_BUNDLE_UNSUPPORTED');
+    const withKey = structuredClone(bundle) as Record<string, unknown> & {
+      verificationMaterial: Record<string, unknown>;
+    };
+    delete withKey.verificationMaterial.certificate;
+    withKey.verificationMaterial.publicKey = { hint: 'release-key' };
+    expect(verify(withKey)).toBe('SIGSTORE_BUNDLE_UNSUPPORTED');
   });
 });
 
@@ -262,144 +203,5 @@ describe('certificate validity and now', () => {
     expect(codeOf(() => verifySigstoreBundle(b, { trustedRoot: ahead.trustedRoot, now: new Date() }))).toBe(
       'SIGSTORE_TIMESTAMP_IN_FUTURE',
     );
-  });
-});
-
-describe('certificate <-> provenance cross-check on a really signed bundle', () => {
-  type Predicate = ReturnType<typeof predicateFor> & {
-    buildDefinition: {
-      externalParameters: { workflow: { ref: string; repository: string } };
-      internalParameters: { github: { event_name: string } };
-      resolvedDependencies: { digest: { gitCommit: string } }[];
-    };
-    runDetails: { builder: { id: string }; metadata: { invocationId: string } };
-  };
-  const edits: [string, (p: Predicate) => void][] = [
-    [
-      'builder-id',
-      (p) => {
-        p.runDetails.builder.id = 'https://github.com/acme/agents/.github/workflows/evil.yml@refs/heads/main';
-      },
-    ],
-    [
-      'source-repository-uri',
-      (p) => {
-        p.buildDefinition.externalParameters.workflow.repository = 'https://github.com/acme/other';
-      },
-    ],
-    [
-      'source-repository-ref',
-      (p) => {
-        p.buildDefinition.externalParameters.workflow.ref = 'refs/tags/v9.9.9';
-      },
-    ],
-    [
-      'source-repository-digest',
-      (p) => {
-        const source = p.buildDefinition.resolvedDependencies[0];
-        if (source !== undefined) source.digest.gitCommit = 'b'.repeat(40);
-      },
-    ],
-    [
-      'build-trigger',
-      (p) => {
-        p.buildDefinition.internalParameters.github.event_name = 'workflow_dispatch';
-      },
-    ],
-    [
-      'run-invocation-uri',
-      (p) => {
-        p.runDetails.metadata.invocationId = 'https://github.com/acme/agents/actions/runs/1/attempts/1';
-      },
-    ],
-  ];
-
-  it.each(edits)('names %s when only that provenance field disagrees with the certificate', (name, edit) => {
-    const { certificate } = verifySigstoreBundle(bundle, { trustedRoot: mock.trustedRoot, now: new Date() });
-    const predicate = structuredClone(predicateFor(claims)) as Predicate;
-    edit(predicate);
-    let error: ClawbackError | undefined;
-    try {
-      assertCertificateMatchesProvenance(certificate, predicate);
-    } catch (err) {
-      error = err as ClawbackError;
-    }
-    expect(error?.code).toBe('SIGSTORE_CERT_PROVENANCE_MISMATCH');
-    const failed = (error?.details as { failed?: string[] } | undefined)?.failed;
-    // The builder id is also compared with the Build Signer URI extension, which says the same thing.
-    expect(failed).toEqual(name === 'builder-id' ? ['builder-id', 'build-signer-uri'] : [name]);
-  });
-
-  it('catches provenance from another run: a certificate for a tag build against main-branch provenance', async () => {
-    const tagClaims = githubActionsClaims({ ref: 'refs/tags/v1.2.0', sha: 'c'.repeat(40), run_id: '987' });
-    const tagBundle = await signWith(mock, statementFor(tagClaims), tagClaims);
-    const { certificate } = verifySigstoreBundle(tagBundle, {
-      trustedRoot: mock.trustedRoot,
-      now: new Date(),
-    });
-    const result = crossCheckCertificateWithProvenance(certificate, predicateFor(claims));
-    expect(result.ok).toBe(false);
-    expect(result.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
-      'builder-id',
-      'source-repository-digest',
-      'source-repository-ref',
-      'run-invocation-uri',
-      'build-signer-uri',
-    ]);
-  });
-});
-
-describe('signing failures', () => {
-  const failingFetch = (() => {
-    throw new Error('the network must not be used');
-  }) as unknown as typeof fetch;
-
-  async function codeOfAsync(p: Promise<unknown>): Promise<ClawbackError> {
-    try {
-      await p;
-    } catch (err) {
-      return err as ClawbackError;
-    }
-    throw new Error('expected a rejection');
-  }
-
-  it('says to add `permissions: id-token: write` when the job has no OIDC token', async () => {
-    const err = await codeOfAsync(
-      signStatementKeyless(statement, {
-        env: { GITHUB_ACTIONS: 'true' },
-        fetch: failingFetch,
-        fulcioURL: mock.url,
-      }),
-    );
-    expect(err.code).toBe('SIGSTORE_OIDC_UNAVAILABLE');
-    expect(err.hint).toContain('id-token: write');
-    expect(err.kind).toBe('environment');
-    const outside = await codeOfAsync(signStatementKeyless(statement, { env: {}, fetch: failingFetch }));
-    expect(outside.code).toBe('SIGSTORE_OIDC_UNAVAILABLE');
-  });
-
-  it('refuses to sign bytes that are not an in-toto statement', async () => {
-    const err = await codeOfAsync(signWith(mock, new TextEncoder().encode('{"hello":1}'), claims));
-    expect(err.code).toBe('STATEMENT_INVALID');
-  });
-
-  it('maps OIDC, Fulcio and Rekor failures to their codes without leaking the token', async () => {
-    const failing = await mockSigstore();
-    const env = failing.actionsEnv(claims);
-    const token = new URL(env.ACTIONS_ID_TOKEN_REQUEST_URL ?? '').searchParams.get('claims') ?? '';
-    const cases: [Parameters<MockSigstore['fail']>[0], string][] = [
-      ['oidc', 'SIGSTORE_OIDC_TOKEN_FAILED'],
-      ['fulcio', 'SIGSTORE_FULCIO_FAILED'],
-      ['rekor', 'SIGSTORE_REKOR_FAILED'],
-    ];
-    for (const [service, code] of cases) {
-      failing.fail(service, 400);
-      const err = await codeOfAsync(signWith(failing, statement, claims));
-      failing.fail(service, undefined);
-      expect(err.code).toBe(code);
-      const shown = JSON.stringify(err.toJSON()) + String(err.message);
-      expect(shown).not.toContain(Buffer.from(token, 'base64url').toString('utf8'));
-      expect(shown).not.toContain('mock-actions-request-token');
-    }
   });
 });

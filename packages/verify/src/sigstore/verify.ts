@@ -1,4 +1,4 @@
-import { bytesEqual, ClawbackError, INTOTO_PAYLOAD_TYPE } from '@clawback/core';
+import { bytesEqual, ClawbackError, CoreErrors, INTOTO_PAYLOAD_TYPE } from '@clawback/core';
 import {
   BUNDLE_V02_MEDIA_TYPE,
   BUNDLE_V03_LEGACY_MEDIA_TYPE,
@@ -65,6 +65,12 @@ export function verifySigstoreBundle(
   bundleJson: unknown,
   options: VerifySigstoreOptions,
 ): SigstoreVerification {
+  if (!(options.now instanceof Date) || Number.isNaN(options.now.getTime())) {
+    // An invalid clock would make every "after now" comparison false, silently disabling those checks.
+    throw new ClawbackError(CoreErrors.INVALID_INPUT, 'verifySigstoreBundle: `now` is not a valid Date', {
+      hint: 'pass the current time (on a device, its time floor)',
+    });
+  }
   const root: SigstoreTrustedRoot = parseTrustedRoot(options.trustedRoot);
   const bundle = loadBundle(bundleJson);
   if (bundle.content.$case !== 'dsseEnvelope') {
