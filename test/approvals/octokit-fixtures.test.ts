@@ -22,14 +22,18 @@ function client(name: string) {
 describe('@octokit/fixtures replay', () => {
   it('paginate-issues: follows rel="next" through all 5 recorded pages', async () => {
     const { gh, octokit } = client('paginate-issues');
-    const issues = await octokit.paginate(octokit.rest.issues.listForRepo, { owner: org, repo: 'paginate-issues', per_page: 3 });
+    const issues = await octokit.paginate(octokit.rest.issues.listForRepo, {
+      owner: org,
+      repo: 'paginate-issues',
+      per_page: 3,
+    });
     expect(issues).toHaveLength(13);
     expect(new Set(issues.map((i) => i.number)).size).toBe(13);
     expect(gh.requests).toHaveLength(5);
     expect(gh.unmatched).toEqual([]);
   });
 
-  it('errors: a 422 is not retried and maps to a named error with GitHub\'s message', async () => {
+  it("errors: a 422 is not retried and maps to a named error with GitHub's message", async () => {
     const { gh, octokit } = client('errors');
     let caught: unknown;
     try {
@@ -56,7 +60,11 @@ describe('@octokit/fixtures replay', () => {
       restrictions: null,
       enforce_admins: null,
     });
-    expect(protectionFromResponse(off.data)).toMatchObject({ status: 'protected', requiredApprovals: 0, requiredChecks: [] });
+    expect(protectionFromResponse(off.data)).toMatchObject({
+      status: 'protected',
+      requiredApprovals: 0,
+      requiredChecks: [],
+    });
     const { data } = await octokit.rest.repos.updateBranchProtection({
       ...r,
       branch: 'main',
@@ -70,7 +78,12 @@ describe('@octokit/fixtures replay', () => {
       enforce_admins: true,
     });
     const parsed = protectionFromResponse(data);
-    expect(parsed).toMatchObject({ status: 'protected', requiredChecks: ['foo/bar'], enforceAdmins: true, dismissStaleReviews: true });
+    expect(parsed).toMatchObject({
+      status: 'protected',
+      requiredChecks: ['foo/bar'],
+      enforceAdmins: true,
+      dismissStaleReviews: true,
+    });
   });
 
   it('create-status: commit statuses map to checks, newest per context', async () => {

@@ -72,7 +72,12 @@ export async function listChecks(gh: GitHubClient, r: RepoRef, sha: string): Pro
 
 export async function listCheckRuns(gh: GitHubClient, r: RepoRef, sha: string): Promise<CheckFacts[]> {
   try {
-    const runs = await gh.paginate(gh.rest.checks.listForRef, { ...r, ref: sha, filter: 'all', per_page: 100 });
+    const runs = await gh.paginate(gh.rest.checks.listForRef, {
+      ...r,
+      ref: sha,
+      filter: 'all',
+      per_page: 100,
+    });
     return runs.map((c) => ({
       name: c.name,
       kind: 'check_run',
@@ -90,7 +95,11 @@ export async function listCheckRuns(gh: GitHubClient, r: RepoRef, sha: string): 
 /** Commit statuses: newest first from GitHub; the newest per context is the one GitHub enforces. */
 export async function listStatuses(gh: GitHubClient, r: RepoRef, sha: string): Promise<CheckFacts[]> {
   try {
-    const statuses = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, { ...r, ref: sha, per_page: 100 });
+    const statuses = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, {
+      ...r,
+      ref: sha,
+      per_page: 100,
+    });
     const seen = new Set<string>();
     const out: CheckFacts[] = [];
     for (const s of statuses) {
@@ -117,7 +126,11 @@ const ADMIN_READ =
   'the token cannot read it: needs the Administration: read repository permission (a fine-grained PAT or GitHub App; GITHUB_TOKEN can never have it)';
 
 export async function readProtection(gh: GitHubClient, r: RepoRef, branch: string): Promise<ProtectionFacts> {
-  return { branch, classic: await readClassicProtection(gh, r, branch), rules: await readBranchRules(gh, r, branch) };
+  return {
+    branch,
+    classic: await readClassicProtection(gh, r, branch),
+    rules: await readBranchRules(gh, r, branch),
+  };
 }
 
 /**
@@ -140,7 +153,11 @@ export async function readClassicProtection(
   }
 }
 
-export async function readBranchRules(gh: GitHubClient, r: RepoRef, branch: string): Promise<ProtectionFacts['rules']> {
+export async function readBranchRules(
+  gh: GitHubClient,
+  r: RepoRef,
+  branch: string,
+): Promise<ProtectionFacts['rules']> {
   let rules: ProtectionFacts['rules'];
   try {
     const list = await gh.paginate(gh.rest.repos.getBranchRules, { ...r, branch, per_page: 100 });

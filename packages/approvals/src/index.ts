@@ -49,6 +49,24 @@ export {
   readClassicProtection,
   readProtection,
 } from './github-reads.js';
+export { buildEvidencePack, type EvidencePackOptions, type EvidencePackResult, periodLines } from './pack.js';
+export { renderIndexHtml } from './pack-html.js';
+export {
+  type AuditLogEvidence,
+  EVIDENCE_MANIFEST_PAYLOAD_TYPE,
+  type EvidenceDocument,
+  type EvidenceManifest,
+  MANIFEST_FILE,
+  type PackSummary,
+  type PopulationItem,
+  summarize,
+} from './pack-types.js';
+export {
+  type PackProblem,
+  type PackProblemCode,
+  type PackVerifyReport,
+  verifyEvidencePack,
+} from './pack-verify.js';
 export {
   branchMatches,
   CHANGE_POLICY_PATH,
@@ -62,6 +80,15 @@ export {
   type RequiredCheck,
   validateChangePolicy,
 } from './policy.js';
+export {
+  type Change,
+  listTargetsMetadata,
+  type PolicyChange,
+  policyChanges,
+  type ReleaseChange,
+  readRecordsDir,
+  releasesFromTuf,
+} from './population.js';
 export {
   type BuildRecordInput,
   buildChangeRecord,
