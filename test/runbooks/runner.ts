@@ -130,7 +130,7 @@ export async function runRunbook(path: string): Promise<RunResult> {
       } else if (d.kind === 'copy') {
         const to = insideDir(dir, d.to, source);
         await mkdir(dirname(to), { recursive: true });
-        await cp(join(PROJECT_ROOT, d.from), to, { recursive: true });
+        await cp(join(PROJECT_ROOT, d.from), to, { recursive: true, verbatimSymlinks: true });
       } else if (d.kind === 'fixture') {
         const make = FIXTURES[d.name];
         if (!make)
