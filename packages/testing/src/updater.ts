@@ -542,3 +542,32 @@ export async function stopDeviceAgent(root: string): Promise<void> {
     }
   }
 }
+
+/**
+ * A digest of a directory tree (paths, types, modes, sizes, file SHA-256, link targets),
+ * for "byte-for-byte unchanged" assertions on a slot.
+ */
+export async function hashTree(dir: string): Promise<string> {
+  const { lstat, readdir, readlink } = await import('node:fs/promises');
+  const { createHash: hash } = await import('node:crypto');
+  const lines: string[] = [];
+  async function walk(rel: string): Promise<void> {
+    const names = (await readdir(join(dir, rel))).sort();
+    for (const name of names) {
+      const p = rel ? `${rel}/${name}` : name;
+      const st = await lstat(join(dir, p));
+      if (st.isSymbolicLink()) lines.push(`l ${p} -> ${await readlink(join(dir, p))}`);
+      else if (st.isDirectory()) {
+        lines.push(`d ${p} ${(st.mode & 0o7777).toString(8)}`);
+        await walk(p);
+      } else {
+        const digest = hash('sha256')
+          .update(await readFile(join(dir, p)))
+          .digest('hex');
+        lines.push(`f ${p} ${(st.mode & 0o7777).toString(8)} ${st.size} ${digest}`);
+      }
+    }
+  }
+  await walk('');
+  return hash('sha256').update(lines.join('\n')).digest('hex');
+}

@@ -51,17 +51,31 @@ export async function createTufUpdateSource(device: Device): Promise<UpdateSourc
     now: device.now,
     fetcher: { retries: device.config.download.retries, tmpDir: cacheDir },
   });
+  // One verified refresh per process: a resumed transaction fetches its attestations from
+  // metadata refreshed now, never from whatever was on disk.
+  let fresh: Promise<unknown> | undefined;
+  const ensureFresh = () => {
+    fresh ??= client.refresh().catch((err) => {
+      fresh = undefined;
+      throw err;
+    });
+    return fresh;
+  };
   return {
     async refresh() {
-      await client.refresh();
+      fresh = undefined;
+      await ensureFresh();
     },
     async listReleases(agent) {
+      await ensureFresh();
       return (await client.listReleases(agent)).map(candidateOf);
     },
     async revokedVersions(agent) {
+      await ensureFresh();
       return new Set((await client.revocations()).filter((r) => r.name === agent).map((r) => r.version));
     },
     async fetchTarget(path) {
+      await ensureFresh();
       const dir = await mkdtemp(join(cacheDir, 'target-'));
       try {
         const file = join(dir, posix.basename(path));
