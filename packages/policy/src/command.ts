@@ -5,9 +5,10 @@
  * and a backquote), a backslash outside quotes makes the next character literal.
  *
  * Control operators (`;` `&` `|` `&&` `||` newline) split the line into simple
- * commands, each of which must be allowed on its own. Substitutions and
- * redirections (`$(`, a backquote, `<`, `>`) make a command opaque: rules cannot
- * tell what it does, so only unconditioned rules and deny rules apply to it.
+ * commands, each of which must be allowed on its own. Expansions and redirections
+ * (`$(`, `${`, `$NAME`, a backquote, `<`, `>`) make a command opaque: rules cannot
+ * tell what it will run (`${X}sudo` is sudo once expanded), so only unconditioned
+ * rules and deny rules apply to it.
  */
 
 /** One piece of a word and whether it was quoted or escaped (quoted glob characters are literal). */
@@ -28,6 +29,11 @@ export interface TokenizedCommand {
 
 const SPACE = new Set([' ', '\t', '\r']);
 const SEPARATORS = new Set([';', '&', '|', '\n']);
+
+/** `$(…)`, `${…}`, `$NAME`, `$1`, `$?`…: the shell substitutes text we cannot know. */
+function expands(next: string | undefined): boolean {
+  return next !== undefined && /[A-Za-z0-9_({@*#?$!-]/.test(next);
+}
 
 /** Split a command line into simple commands and words. Never throws. */
 export function tokenizeCommand(line: string): TokenizedCommand {
@@ -77,7 +83,7 @@ export function tokenizeCommand(line: string): TokenizedCommand {
           j += 2;
           continue;
         }
-        if (d === '`' || (d === '$' && line[j + 1] === '(')) opaque = true;
+        if (d === '`' || (d === '$' && expands(line[j + 1]))) opaque = true;
         text += d;
         j += 1;
       }
@@ -89,7 +95,7 @@ export function tokenizeCommand(line: string): TokenizedCommand {
       if (next !== '\n') push(next, true);
       i += 2;
     } else {
-      if (c === '`' || c === '<' || c === '>' || (c === '$' && line[i + 1] === '(')) opaque = true;
+      if (c === '`' || c === '<' || c === '>' || (c === '$' && expands(line[i + 1]))) opaque = true;
       push(c, false);
       i += 1;
     }

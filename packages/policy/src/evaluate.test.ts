@@ -136,6 +136,10 @@ describe('evaluate: command globs', () => {
     ['git log > /etc/passwd', 'deny:0'], // redirection: opaque too
     ['git log "$(id)"', 'deny:0'],
     ["git log '$(id)'", 'allow:1'], // single quotes: literal text, not a substitution
+    ['git log $HOME', 'deny:0'], // a variable expands to text the policy cannot see
+    ['git log $' + '{X}', 'deny:0'], // (split so the linter does not take it for a template)
+    ['git log "price: $5"', 'deny:0'],
+    ['git log costs $', 'allow:1'], // a lone `$` expands to nothing else
     ["git log 'unterminated", 'deny:0'], // unreadable: fail closed
     ['git commit -m "a message; with semicolon"', 'allow:1'], // quoted separators do not split
   ])('shell.execute %j', (command, expected) => {
@@ -148,6 +152,15 @@ describe('evaluate: command globs', () => {
 `);
     expect(decide(q, { action: 'shell.execute', command: 'echo $(id)' })).toBe('deny:0');
     expect(decide(q, { action: 'shell.execute', command: 'echo hi' })).toBe('allow:1');
+  });
+
+  it('an expansion cannot smuggle a denied program past a broad allow', () => {
+    const q = rules(`  - {action: shell.execute, command: "sudo *", effect: deny, reason: no-sudo}
+  - {action: shell.execute, command: "*", effect: allow, reason: any-command}
+`);
+    expect(decide(q, { action: 'shell.execute', command: '$' + '{EMPTY}sudo id' })).toBe('deny:0');
+    expect(decide(q, { action: 'shell.execute', command: 'su$()do id' })).toBe('deny:0');
+    expect(decide(q, { action: 'shell.execute', command: 'ls -l' })).toBe('allow:1');
   });
 
   it('process.spawn uses the same word matching', () => {

@@ -125,14 +125,24 @@ export interface NormalizedCommand {
 
 /** Normalize a command line for matching; undefined when it cannot be read or is opaque. */
 export function normalizeRequestCommand(line: string): NormalizedCommand[] | undefined {
+  // Fast path: no quoting, escapes, separators, substitutions or redirections, so the
+  // shell's word splitting is plain whitespace splitting (same result as tokenizeCommand).
+  if (PLAIN_COMMAND.test(line)) {
+    const words = line.split(WHITESPACE).filter((w) => w !== '');
+    return words.length === 0 ? undefined : [normalizedWords(words)];
+  }
   const t = tokenizeCommand(line);
   if (t.error || t.opaque || t.commands.length === 0) return undefined;
-  return t.commands.map((words) => {
-    const texts = words.map(wordText);
-    const program = texts[0] ?? '';
-    const base = program.slice(program.lastIndexOf('/') + 1);
-    return { full: joinWords(texts), base: joinWords([base, ...texts.slice(1)]) };
-  });
+  return t.commands.map((words) => normalizedWords(words.map(wordText)));
+}
+
+const PLAIN_COMMAND = /^[^'"\\;&|\n`$<>\0]*$/;
+const WHITESPACE = /[ \t\r]+/;
+
+function normalizedWords(texts: string[]): NormalizedCommand {
+  const program = texts[0] ?? '';
+  const base = program.slice(program.lastIndexOf('/') + 1);
+  return { full: joinWords(texts), base: joinWords([base, ...texts.slice(1)]) };
 }
 
 /** Compile a name glob (`AWS_*`). */
