@@ -23,6 +23,8 @@ export const FULCIO_OIDS = {
   buildTrigger: '1.3.6.1.4.1.57264.1.20',
   runInvocationURI: '1.3.6.1.4.1.57264.1.21',
   sourceRepositoryVisibilityAtSigning: '1.3.6.1.4.1.57264.1.22',
+  // GitHub's `environment` claim: the deployment environment whose protection rules gated the job.
+  deploymentEnvironment: '1.3.6.1.4.1.57264.1.23',
 } as const;
 
 export type FulcioExtensionName = keyof typeof FULCIO_OIDS;
