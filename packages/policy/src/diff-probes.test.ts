@@ -1,0 +1,61 @@
+/**
+ * Cross-check of diff's probe search against brute force: for many seeded random
+ * pairs of policies built from path globs of the shapes the docs call complete
+ * (literal, prefix/**, prefix/*, *.ext, **\/*.ext and their intersections), every
+ * path in a small universe is evaluated under both policies; diff must report a
+ * widening exactly when brute force finds one.
+ */
+import { describe, expect, it } from 'vitest';
+import { diffPolicies } from './diff.js';
+import { evaluate, loadPolicy } from './evaluate.js';
+
+const PATTERNS = ['src/**', 'secrets/**', '**/*.env', 'src/*', 'a/b', '**', 'src/a/**', '*.env', 'secrets/*.env', 'a/**', 'b', 'src/b/*.env'];
+const SEGMENTS = ['src', 'secrets', 'a', 'b', '.h', 'x.env'];
+
+const universe: string[] = [];
+for (const s1 of SEGMENTS) {
+  universe.push(s1);
+  for (const s2 of SEGMENTS) {
+    universe.push(`${s1}/${s2}`);
+    for (const s3 of SEGMENTS) universe.push(`${s1}/${s2}/${s3}`);
+  }
+}
+
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+}
+
+function randomPolicy(next: () => number): string {
+  const n = 1 + Math.floor(next() * 4);
+  const rules = Array.from({ length: n }, () => {
+    const path = PATTERNS[Math.floor(next() * PATTERNS.length)];
+    const effect = next() < 0.5 ? 'allow' : 'deny';
+    return `  - {action: file.read, path: "${path}", effect: ${effect}, reason: r}\n`;
+  });
+  return `version: "1.0"\nrules:\n${rules.join('')}  - {action: "*", effect: deny, reason: default}\n`;
+}
+
+describe('diff probes vs brute force', () => {
+  it('finds a widening exactly when one exists (300 random policy pairs)', () => {
+    const next = rng(42);
+    let widenedPairs = 0;
+    for (let i = 0; i < 300; i++) {
+      const a = loadPolicy(randomPolicy(next));
+      const b = loadPolicy(randomPolicy(next));
+      const brute = universe.filter(
+        (path) =>
+          evaluate(a, { action: 'file.read', path }).decision === 'deny' &&
+          evaluate(b, { action: 'file.read', path }).decision === 'allow',
+      );
+      const d = diffPolicies(a, b);
+      const found = d.widened.filter((w) => w.action === 'file.read');
+      expect(found.length > 0, `pair ${i}: brute force found ${brute.slice(0, 3).join(', ')}`).toBe(brute.length > 0);
+      if (brute.length > 0) widenedPairs += 1;
+    }
+    expect(widenedPairs).toBeGreaterThan(50); // the generator does produce widenings
+  });
+});
