@@ -168,6 +168,10 @@ function structural(newRules: readonly PolicyRule[], rc: ReturnType<typeof ruleC
   return out;
 }
 
+function simpler(a: string, b: string): boolean {
+  return a.length < b.length || (a.length === b.length && a < b);
+}
+
 function patternsByAction(policies: readonly CompiledPolicy[]): Map<Action, Map<MatchField, string[]>> {
   const out = new Map<Action, Map<MatchField, string[]>>(ACTION_NAMES.map((a) => [a, new Map()]));
   for (const p of policies) {
@@ -197,8 +201,12 @@ function probeChanges(oldP: CompiledPolicy, newP: CompiledPolicy, capPerAction: 
       const into = after.decision === 'allow' ? widened : narrowed;
       const key = `${action}|${before.ruleIndex}|${after.ruleIndex}`;
       const seen = into.get(key);
-      if (seen) seen.probes += 1;
-      else {
+      if (seen) {
+        seen.probes += 1;
+        // Keep the simplest witness (shortest target) so reports read naturally.
+        const t = targetOf(req);
+        if (t && seen.target && simpler(t.value, seen.target.value)) seen.target = t;
+      } else {
         into.set(key, {
           action,
           target: targetOf(req) ?? null,

@@ -194,8 +194,9 @@ function diffText(d: PolicyDiff, oldFile: string, newFile: string): string {
     lines.push('WIDENED permissions (denied before, allowed now):');
     for (const w of d.widened) {
       const t = w.target ? `${w.target.field} ${JSON.stringify(w.target.value)}` : '(no target)';
+      const more = w.probes > 1 ? ` (and ${w.probes - 1} more probe${w.probes > 2 ? 's' : ''})` : '';
       lines.push(
-        `  ! ${w.action} ${t}: was denied by rules[${w.before.ruleIndex}], now allowed by rules[${w.after.ruleIndex}]`,
+        `  ! ${w.action} ${t}: was denied by rules[${w.before.ruleIndex}], now allowed by rules[${w.after.ruleIndex}]${more}`,
       );
     }
   }
