@@ -13,7 +13,7 @@ async function issue(extensions: { oid: string; value: string; legacy?: boolean 
     subjectAltName: 'https://github.com/acme/agents/.github/workflows/release.yml@refs/heads/main',
     extensions,
   });
-  return certificateIdentity(X509Certificate.parse(der));
+  return certificateIdentity(X509Certificate.parse(Buffer.from(der)));
 }
 
 describe('certificateIdentity', () => {
