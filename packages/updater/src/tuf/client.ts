@@ -77,6 +77,8 @@ export function createTufClient(options: TufClientOptions): TufClient {
     await mkdir(cacheDir, { recursive: true });
     const stage = await mkdtemp(join(cacheDir, 'clawback-tuf-'));
     const before = await loadLocal(options.metadataDir);
+    // TUF 5.1: one reference time for the whole refresh, floored (see floor.ts).
+    const reference = effectiveTime(now(), await readTimeFloor(floorFile));
     try {
       for (const role of ROLES) {
         const src = join(options.metadataDir, `${role}.json`);
@@ -96,8 +98,6 @@ export function createTufClient(options: TufClientOptions): TufClient {
         throw toClientError(err, 'refresh');
       }
       const trusted = await loadTrusted(stage);
-      const floor = await readTimeFloor(floorFile);
-      const reference = effectiveTime(now(), floor);
       // TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5 judged at the floored reference time (see file comment).
       for (const role of ROLES) {
         if (trusted[role].signed.isExpired(reference)) {
@@ -136,9 +136,9 @@ export function createTufClient(options: TufClientOptions): TufClient {
         ...(newFloor ? { floor: newFloor.toISOString() } : {}),
       };
     } catch (err) {
-      // TUF 5.3.8: each newly verified root is persisted as soon as it is trusted, even when a
-      // later step of the refresh fails; nothing else from a failed refresh is kept.
-      await keepVerifiedRoot(stage, options.metadataDir, before?.root.signed.version ?? 0);
+      // TUF 5.3.8, 5.4.5, 5.5.7: each role is persisted once it has passed its own checks, even
+      // when a later step fails; a role that is expired at the floored time is never kept.
+      await keepVerified(stage, options.metadataDir, reference);
       await rm(stage, { recursive: true, force: true });
       throw err;
     }
@@ -221,6 +221,8 @@ export function createTufClient(options: TufClientOptions): TufClient {
       );
     }
     await mkdir(dirname(dest), { recursive: true });
+    // Already there with the signed length and hashes: nothing to download.
+    if (await verifiesAs(target, dest)) return info(target);
     const tmp = `${dest}.partial`;
     try {
       if (options.flatTargets) {
@@ -276,6 +278,16 @@ export function createTufClient(options: TufClientOptions): TufClient {
     }
     const doc = JSON.parse(await readFile(file, 'utf8')) as { revoked?: RevokedRelease[] };
     return Array.isArray(doc.revoked) ? doc.revoked : [];
+  }
+}
+
+async function verifiesAs(target: TargetFile, path: string): Promise<boolean> {
+  if (!(await pathExists(path))) return false;
+  try {
+    await target.verify(createReadStream(path));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -343,9 +355,29 @@ async function advanceFloor(trusted: Trusted, floorFile: string): Promise<Date |
   return advanceTimeFloor(floorFile, best.at, best.source);
 }
 
-async function keepVerifiedRoot(stage: string, metadataDir: string, trustedVersion: number): Promise<void> {
-  const staged = await loadLocal(stage).catch(() => undefined);
-  if (staged && staged.root.signed.version > trustedVersion) {
-    await writeFileAtomic(join(metadataDir, 'root.json'), await readFile(join(stage, 'root.json')));
+async function keepVerified(stage: string, metadataDir: string, reference: Date): Promise<void> {
+  type J = Parameters<typeof Metadata.fromJSON>[1];
+  const kinds = {
+    root: MetadataKind.Root,
+    timestamp: MetadataKind.Timestamp,
+    snapshot: MetadataKind.Snapshot,
+    targets: MetadataKind.Targets,
+  } as const;
+  for (const role of ['root', 'timestamp', 'snapshot', 'targets'] as const) {
+    const staged = join(stage, `${role}.json`);
+    const installed = join(metadataDir, `${role}.json`);
+    if (!(await pathExists(staged))) continue;
+    const bytes = await readFile(staged);
+    const current = (await pathExists(installed)) ? await readFile(installed) : undefined;
+    if (current?.equals(bytes)) continue;
+    let md: { signed: { isExpired(t: Date): boolean } };
+    try {
+      md = Metadata.fromJSON(kinds[role] as MetadataKind.Root, JSON.parse(bytes.toString('utf8')) as J);
+    } catch {
+      return;
+    }
+    // Intermediate roots are kept whatever their expiry (TUF 5.3.8 precedes the 5.3.10 check).
+    if (role !== 'root' && md.signed.isExpired(reference)) return;
+    await writeFileAtomic(installed, bytes);
   }
 }
