@@ -5,6 +5,9 @@
  * the token may lack returns a `not-verified` marker with the reason instead of
  * failing the whole collection (the record then says so explicitly).
  */
+
+import { ClawbackError } from '@clawback/core';
+import { ApprovalErrors } from './errors.js';
 import type {
   Account,
   ActivityFacts,
@@ -61,6 +64,18 @@ export async function getCommit(gh: GitHubClient, r: RepoRef, ref: string): Prom
     const { data } = await gh.rest.repos.getCommit({ ...r, ref, per_page: 1 });
     return commitFacts(data as RawCommit);
   } catch (err) {
+    const status = httpStatusOf(err);
+    if (status === 404 || status === 422) {
+      // GitHub answers 422 "No commit found for SHA" for an unknown SHA.
+      throw new ClawbackError(
+        ApprovalErrors.GITHUB_NOT_FOUND,
+        `commit ${ref} not found in ${r.owner}/${r.repo}: ${githubMessageOf(err)}`,
+        {
+          cause: err,
+          hint: 'Pass the SHA that landed on the branch (the merge, squash or rebase commit), full or abbreviated.',
+        },
+      );
+    }
     throw githubError(`reading commit ${ref} of ${r.owner}/${r.repo}`, err);
   }
 }

@@ -284,7 +284,7 @@ export function validateChangePolicy(value: unknown, source = CHANGE_POLICY_PATH
 
 /** Parse policy YAML text. YAML syntax errors and schema problems are reported together. */
 export function parseChangePolicy(text: string, source = CHANGE_POLICY_PATH): ChangePolicy {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw policyError(
       source,

@@ -48,6 +48,11 @@ function repoOption(ctx: CommandContext): { owner: string; repo: string } {
   return { owner: m[1], repo: m[2] };
 }
 
+/** A key reference: `env:VAR`, or a path relative to the working directory. */
+function keyRef(ctx: CommandContext, ref: string): string {
+  return ref.startsWith('env:') ? ref : resolve(ctx.io.cwd, ref);
+}
+
 function dateOption(ctx: CommandContext, name: string): Date {
   const raw = ctx.requireString(name);
   if (!/^\d{4}-\d{2}-\d{2}/.test(raw)) {
@@ -119,15 +124,15 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
       async run(ctx) {
         const r = repoOption(ctx);
         const out = ctx.string('out');
-        const keyRef = ctx.string('key');
-        if (out && !keyRef)
+        const keyRefArg = ctx.string('key');
+        if (out && !keyRefArg)
           throw new ClawbackError(CoreErrors.USAGE, '--out needs --key: change records are always signed');
         const env = ctx.string('environment');
         const runId = ctx.integer('run-id', { min: 1 });
         if ((env === undefined) !== (runId === undefined)) {
           throw new ClawbackError(CoreErrors.USAGE, '--environment and --run-id go together');
         }
-        const signer = keyRef ? await loadSigner(keyRef, ctx.env) : undefined;
+        const signer = keyRefArg ? await loadSigner(keyRef(ctx, keyRefArg), ctx.env) : undefined;
         const bundlePath = ctx.string('bundle');
         const bundle = bundlePath
           ? { name: basename(bundlePath), sha256: (await hashFile(resolve(ctx.io.cwd, bundlePath))).sha256 }
@@ -241,9 +246,9 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
         const since = dateOption(ctx, 'since');
         const until = dateOption(ctx, 'until');
         const outDir = resolve(ctx.io.cwd, ctx.requireString('out'));
-        const signer = await loadSigner(ctx.requireString('key'), ctx.env);
+        const signer = await loadSigner(keyRef(ctx, ctx.requireString('key')), ctx.env);
         const keys = async (name: string) =>
-          Promise.all(ctx.strings(name).map((k) => loadPublicKey(k, ctx.env)));
+          Promise.all(ctx.strings(name).map((k) => loadPublicKey(keyRef(ctx, k), ctx.env)));
         const tuf = ctx.string('tuf-repo');
         const records = ctx.string('records');
         const policyPaths = ctx.strings('policy-path');
