@@ -9,7 +9,20 @@ import { describe, expect, it } from 'vitest';
 import { diffPolicies } from './diff.js';
 import { evaluate, loadPolicy } from './evaluate.js';
 
-const PATTERNS = ['src/**', 'secrets/**', '**/*.env', 'src/*', 'a/b', '**', 'src/a/**', '*.env', 'secrets/*.env', 'a/**', 'b', 'src/b/*.env'];
+const PATTERNS = [
+  'src/**',
+  'secrets/**',
+  '**/*.env',
+  'src/*',
+  'a/b',
+  '**',
+  'src/a/**',
+  '*.env',
+  'secrets/*.env',
+  'a/**',
+  'b',
+  'src/b/*.env',
+];
 const SEGMENTS = ['src', 'secrets', 'a', 'b', '.h', 'x.env'];
 
 const universe: string[] = [];
@@ -53,7 +66,9 @@ describe('diff probes vs brute force', () => {
       );
       const d = diffPolicies(a, b);
       const found = d.widened.filter((w) => w.action === 'file.read');
-      expect(found.length > 0, `pair ${i}: brute force found ${brute.slice(0, 3).join(', ')}`).toBe(brute.length > 0);
+      expect(found.length > 0, `pair ${i}: brute force found ${brute.slice(0, 3).join(', ')}`).toBe(
+        brute.length > 0,
+      );
       if (brute.length > 0) widenedPairs += 1;
     }
     expect(widenedPairs).toBeGreaterThan(50); // the generator does produce widenings

@@ -238,6 +238,19 @@ rules:
     expect(v.warnings[0]?.message).toMatch(/rules\[0\]/);
   });
 
+  it('warns about allow rules without any condition', () => {
+    const v = validatePolicy(
+      policy(`  - {action: shell.execute, effect: allow, reason: a}
+  - {action: "network.*", effect: allow, reason: b}
+`),
+    );
+    expect(v.ok).toBe(true);
+    expect(v.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      'rules[0]: allows every shell.execute request (no command): least privilege usually wants a pattern',
+      'rules[1]: allows every network.* request (no host): least privilege usually wants a pattern',
+    ]);
+  });
+
   it('says a deny after a broader allow only decides unreadable commands', () => {
     const v = validatePolicy(
       policy(`  - {action: shell.execute, command: "*", effect: allow, reason: a}

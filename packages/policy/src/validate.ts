@@ -87,7 +87,18 @@ export function validatePolicy(input: Uint8Array | string): PolicyValidation {
         : `can never match: rules[${s.by}] (${s.why}) matches everything it would`,
     );
   }
+  broadAllows(policy.rules, p);
   return { ok: true, sha256, policy, errors: p.errors, warnings: p.warnings };
+}
+
+/** Least privilege (CC6.3): an allow without any condition grants every request of its actions. */
+function broadAllows(rules: readonly PolicyRule[], p: Problems): void {
+  rules.forEach((r, i) => {
+    if (r.effect !== 'allow' || MATCH_FIELDS.some((f) => r[f] !== undefined)) return;
+    const fields = fieldsFor(expandAction(r.action) ?? []);
+    const what = fields.length > 0 ? ` (no ${fields.join('/')})` : '';
+    p.warn(['rules', i], `allows every ${r.action} request${what}: least privilege usually wants a pattern`);
+  });
 }
 
 function checkDocument(root: unknown, doc: Document, p: Problems): Policy | undefined {
