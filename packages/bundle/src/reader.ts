@@ -292,6 +292,10 @@ class ReadState {
 
   /** Hash a file's bytes as they go to the writer; pause the tar while the writer is busy. */
   private streamFile(entry: ReadEntry, listed: Extract<FileEntry, { type: 'file' }>, parser: Parser): void {
+    if (!this.visitor.file) {
+      this.hashOnly(entry, listed, parser);
+      return;
+    }
     const digest = createSha256();
     let writer: FileWriter | undefined;
     let busy: Promise<void> = this.pending.then(async () => {
@@ -338,6 +342,20 @@ class ReadState {
       });
     });
     this.pending = finished;
+  }
+
+  /** Verify-only fast path: hash synchronously as the parser hands over bytes, no pausing. */
+  private hashOnly(entry: ReadEntry, listed: Extract<FileEntry, { type: 'file' }>, parser: Parser): void {
+    const digest = createSha256();
+    entry.on('data', (chunk: Buffer) => digest.update(chunk));
+    entry.on('end', () => {
+      if (digest.size !== listed.size || digest.hex() !== listed.sha256) {
+        this.abort(
+          fail(BundleErrors.BUNDLE_DIGEST_MISMATCH, `${listed.path}: SHA-256 differs from the manifest`),
+          parser,
+        );
+      }
+    });
   }
 
   private chain(fn: () => Promise<void> | void, parser: Parser): void {

@@ -1,11 +1,5 @@
 import { basename } from 'node:path';
-import {
-  buildBundle,
-  parseAgentYaml,
-  parseSourceDateEpoch,
-  readBundle,
-  type SourceRef,
-} from '@clawback/bundle';
+import type { SourceRef } from '@clawback/bundle';
 import {
   ClawbackError,
   type CommandContext,
@@ -16,16 +10,14 @@ import {
   loadSigner,
   readTextChecked,
 } from '@clawback/core';
-import {
-  type BundleVerificationReport,
-  createProvenance,
-  hashBundle,
-  openBundle,
-  readTrustedKeys,
-  signBundleFile,
-  verifyBundleFile,
-} from '@clawback/sign';
-import { assertChecks, type ProvenancePolicy } from '@clawback/verify';
+import type { BundleVerificationReport } from '@clawback/sign';
+import type { ProvenancePolicy } from '@clawback/verify';
+
+// Packages are loaded when a command runs, not when the CLI starts: a verify on a device-sized
+// machine should not pay for the build side's Sigstore and TUF code (startup time and memory).
+const bundlePkg = () => import('@clawback/bundle');
+const signPkg = () => import('@clawback/sign');
+const verifyPkg = () => import('@clawback/verify');
 
 /** In GitHub Actions, record the source the bundle was built from when agent.yaml does not. */
 function sourceFromEnv(env: NodeJS.ProcessEnv): SourceRef | undefined {
@@ -56,6 +48,7 @@ const build: CommandSpec = {
     'SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) clawback bundle build app --manifest agent.yaml --out agent.bundle',
   ],
   async run(ctx) {
+    const { buildBundle, parseAgentYaml, parseSourceDateEpoch } = await bundlePkg();
     const dir = ctx.requireArg(0);
     const manifestPath = ctx.requireString('manifest');
     const spec = parseAgentYaml(await readTextChecked(manifestPath, 'agent.yaml'), manifestPath);
@@ -96,6 +89,7 @@ const sign: CommandSpec = {
   async run(ctx) {
     const refs = ctx.strings('key');
     if (refs.length === 0) return usage(ctx, '--key is required');
+    const { signBundleFile } = await signPkg();
     const signers = [];
     for (const ref of refs) signers.push(await loadSigner(ref, ctx.env));
     const sigPath = ctx.string('signature');
@@ -124,6 +118,8 @@ const inspect: CommandSpec = {
   examples: ['clawback bundle inspect agent.bundle --json'],
   async run(ctx) {
     const path = ctx.requireArg(0);
+    const { readBundle } = await bundlePkg();
+    const { openBundle } = await signPkg();
     const r = await readBundle(await openBundle(path), { hashWhole: true });
     const m = r.manifest;
     ctx.result(
@@ -206,6 +202,7 @@ const verify: CommandSpec = {
       return usage(ctx, '--expect-repo is required with --provenance or --sigstore-bundle');
     }
     const provKeys = ctx.strings('provenance-key');
+    const { readTrustedKeys, verifyBundleFile } = await signPkg();
     const opt = (k: string) => ctx.string(k);
     const report = await verifyBundleFile({
       bundlePath: path,
@@ -219,7 +216,7 @@ const verify: CommandSpec = {
       ...(sigstorePath ? { sigstoreBundlePath: sigstorePath } : {}),
       ...(opt('trusted-root') ? { trustedRootPath: opt('trusted-root') as string } : {}),
     });
-    return reportVerification(ctx, path, report);
+    return reportVerification(ctx, path, report, (await verifyPkg()).assertChecks);
   },
 };
 
@@ -234,7 +231,12 @@ function provenancePolicy(ctx: CommandContext): ProvenancePolicy {
   };
 }
 
-function reportVerification(ctx: CommandContext, path: string, report: BundleVerificationReport): number {
+function reportVerification(
+  ctx: CommandContext,
+  path: string,
+  report: BundleVerificationReport,
+  assertChecks: (checks: BundleVerificationReport['checks']) => void,
+): number {
   let error: unknown;
   try {
     assertChecks(report.checks);
@@ -292,6 +294,7 @@ const provenance: CommandSpec = {
     const signers = [];
     for (const ref of refs) signers.push(await loadSigner(ref, ctx.env));
     const bundlePath = ctx.requireArg(0);
+    const { createProvenance, hashBundle } = await signPkg();
     await hashBundle(bundlePath); // a missing bundle is reported before anything else
     const out = ctx.string('out');
     const fulcio = ctx.string('fulcio-url');

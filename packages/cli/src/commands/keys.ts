@@ -1,5 +1,4 @@
 import { type CommandSpec, ExitCode } from '@clawback/core';
-import { generateKeyFiles } from '@clawback/sign';
 
 /** `clawback keys …` commands. */
 export const keysCommands: CommandSpec[] = [
@@ -19,6 +18,8 @@ export const keysCommands: CommandSpec[] = [
     exitCodes: [{ code: ExitCode.STATE, meaning: 'NAME.key or NAME.pub already exists (KEY_FILE_EXISTS)' }],
     examples: ['clawback keys generate --out keys --name release-1'],
     async run(ctx) {
+      // Loaded on use so `clawback` starts without the build side's dependencies.
+      const { generateKeyFiles } = await import('@clawback/sign');
       const r = await generateKeyFiles({ outDir: ctx.requireString('out'), name: ctx.requireString('name') });
       ctx.result(
         { ok: true, keyid: r.keyid, privateKey: r.privateKeyPath, publicKey: r.publicKeyPath },
