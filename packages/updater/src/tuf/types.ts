@@ -11,7 +11,7 @@ export interface TufClientOptions {
   targetBaseUrl: string;
   /** Scratch space for staging a refresh and partial downloads (default: the OS temp dir). */
   cacheDir?: string;
-  /** The time-floor file (default `<metadataDir>/../time-floor.json`, outside the metadata set). */
+  /** The time-floor file (default `<metadataDir>.time-floor.json`, beside the metadata set, not in it). */
   floorFile?: string;
   /** Clock (default `new Date()`); expiry is judged against max(clock, floor). */
   now?: () => Date;
