@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, normalize, resolve, sep } from 'node:path';
-import { buildBundle, parseAgentYaml } from '@clawback/bundle';
+import { buildBundle, MANIFEST_PAYLOAD_TYPE, parseAgentYaml } from '@clawback/bundle';
 import {
   canonicalJson,
   fromBase64,
@@ -16,6 +16,7 @@ import {
   type PublicKey,
   pae,
   parseDsseEnvelope,
+  signDsse,
   signerFromKeyPair,
   utf8,
   verifyDsse,
@@ -93,6 +94,11 @@ export interface UpdaterRepoFixture {
     r: FixtureRelease,
   ): Promise<{ bundlePath: string; signaturePath: string; provenancePath: string | null }>;
   revoke(version: string, reason: string): Promise<void>;
+  /**
+   * Publish hand-assembled tar bytes (hostile bundles from `rawTar`) with a manifest
+   * signature made by the release key over `manifestBytes`, and real provenance.
+   */
+  publishRaw(version: string, tar: Uint8Array, manifestBytes: Uint8Array): Promise<ReleaseSummary>;
 }
 
 export async function makeUpdaterRepo(dir: string, now = new Date()): Promise<UpdaterRepoFixture> {
@@ -169,6 +175,36 @@ export async function makeUpdaterRepo(dir: string, now = new Date()): Promise<Up
       });
       return { summary, bundlePath: b.bundlePath };
     },
+    async publishRaw(version, tar, manifestBytes) {
+      const out = join(dir, 'out', `raw-${version}`);
+      await mkdir(out, { recursive: true });
+      const bundlePath = join(out, 'bundle.clawback');
+      await writeFile(bundlePath, tar);
+      const envelope = await signDsse(MANIFEST_PAYLOAD_TYPE, manifestBytes, [signerFromKeyPair(releaseKey)]);
+      const signaturePath = `${bundlePath}.sig.json`;
+      await writeFile(signaturePath, JSON.stringify(envelope));
+      const env = githubActionsEnv({ GITHUB_REF: `refs/tags/v${version}` });
+      const { provenancePath } = await createProvenance({
+        bundlePath,
+        signers: [signerFromKeyPair(releaseKey)],
+        env,
+      });
+      return addRelease({
+        repo,
+        keysDir,
+        now,
+        bundle: bundlePath,
+        signature: signaturePath,
+        provenance: provenancePath,
+        channel: 'stable',
+        verifyBundle: async () => ({
+          name: FIXTURE_AGENT,
+          version,
+          hardwareIds: [FIXTURE_HARDWARE],
+          minUpdaterVersion: '0.1.0',
+        }),
+      });
+    },
     async revoke(version, reason) {
       await revokeRelease({ repo, keysDir, now, name: FIXTURE_AGENT, version, reason });
     },
@@ -191,6 +227,7 @@ export interface RangeServer {
   failNext(path: string, status: number, times?: number): void;
   /** Serve these bytes for `path` instead of the file. */
   override(path: string, body: Uint8Array): void;
+  clearOverrides(): void;
   /** Ignore Range headers (a server that always sends the whole file). */
   ignoreRange(on: boolean): void;
   close(): Promise<void>;
@@ -296,6 +333,7 @@ export async function serveRanged(root: string, options: { prefix?: string } = {
     dropAfter: (path, bytes, times = 1) => drops.set(path, { bytes, times }),
     failNext: (path, status, times = 1) => fails.set(path, { status, times }),
     override: (path, body) => overrides.set(path, body),
+    clearOverrides: () => overrides.clear(),
     ignoreRange: (on) => {
       noRange = on;
     },
