@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { addRelease, refreshRepo } from '@clawback/sign';
 import { readTimeFloor } from '@clawback/updater';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactVerifier, days, type Harness, makeHarness } from './harness.js';
+import { days, type Harness, makeHarness } from './harness.js';
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -33,7 +33,7 @@ describe('freshness, rollback and mix-and-match', () => {
         bundle: await h.artifact(AGENT, v),
         channel: 'stable',
         now: h.t0,
-        verifyBundle: artifactVerifier,
+        verifyBundle: h.verifier,
       });
       await snap();
     }

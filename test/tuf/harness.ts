@@ -1,15 +1,20 @@
 // Shared setup for the TUF suites: a real key ceremony, a repository made by the real
 // repository code, served on 127.0.0.1, and device clients made by the real client code.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BundleVerifier, initRepo } from '@clawback/sign';
+import { buildBundle } from '@clawback/bundle';
+import { type KeyPair, signerFromKeyPair } from '@clawback/core';
+import { type BundleVerifier, createBundleVerifier, initRepo, signBundleFile } from '@clawback/sign';
 import {
   type StaticServer,
+  sampleAgentSpec,
   serveDirectory,
   type TufCeremony,
   type TufCeremonyOptions,
   tufCeremony,
+  writeSampleAgentDir,
 } from '@clawback/testing';
 import { createTufClient, type TufClient, type TufClientOptions } from '@clawback/updater';
 
@@ -21,21 +26,13 @@ export interface Harness {
   t0: Date;
   /** A device pinned to the repository's root v1. */
   device(name: string, extra?: Partial<TufClientOptions>): Promise<TufClient>;
-  /** A stand-in release artifact: bytes plus its detached-signature file. */
-  artifact(name: string, version: string, body?: string): Promise<string>;
+  /** A real bundle of the sample agent as `name@version`, signed by `signer` (default the release key). */
+  artifact(name: string, version: string, signer?: KeyPair): Promise<string>;
+  artifactPath(name: string, version: string): Promise<string>;
+  /** The verifier `clawback release add` uses: manifest signed by the targets role's release key. */
+  verifier: BundleVerifier;
   close(): Promise<void>;
 }
-
-/**
- * The bundle verifier the repository calls. These suites test the repository and the client,
- * not bundle verification (test/release covers that), so artifacts here are small files whose
- * content names the agent and version.
- */
-export const artifactVerifier: BundleVerifier = async ({ bundlePath }) => {
-  const [kind, name, version] = (await readFile(bundlePath, 'utf8')).split('\n');
-  if (kind !== 'test-artifact' || !name || !version) throw new Error(`${bundlePath} is not a test artifact`);
-  return { name, version, hardwareIds: ['rpi4'] };
-};
 
 export async function makeHarness(options: TufCeremonyOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'clawback-tuf-'));
@@ -65,13 +62,29 @@ export async function makeHarness(options: TufCeremonyOptions = {}): Promise<Har
         ...extra,
       });
     },
-    async artifact(name, version, body = '') {
-      const path = join(dir, 'artifacts', `${name}-${version}.clawback`);
+    async artifact(name, version, signer = ceremony.keys.release as KeyPair) {
+      const out = join(dir, 'artifacts', `${name}-${version}.clawback`);
+      // The same release offered twice is the same file (publishing it again must be refused).
+      if (existsSync(out)) return out;
       await mkdir(join(dir, 'artifacts'), { recursive: true });
-      await writeFile(path, `test-artifact\n${name}\n${version}\n${body}`);
-      await writeFile(`${path}.sig.json`, JSON.stringify({ signatures: [], for: `${name}@${version}` }));
-      return path;
+      const app = await writeSampleAgentDir(join(dir, 'artifacts', `${name}-${version}-app`));
+      await buildBundle({
+        dir: app,
+        spec: sampleAgentSpec({ name, version }),
+        out,
+        sourceDateEpoch: 1_700_000_000,
+      });
+      await signBundleFile({ bundlePath: out, signers: [signerFromKeyPair(signer)] });
+      return out;
     },
+    async artifactPath(name, version) {
+      return join(dir, 'artifacts', `${name}-${version}.clawback`);
+    },
+    verifier: createBundleVerifier({
+      trustedKeys: [(ceremony.keys.release as KeyPair).publicKey],
+      threshold: 1,
+      now: t0,
+    }),
     async close() {
       await server.close();
       await rm(dir, { recursive: true, force: true });

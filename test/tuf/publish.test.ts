@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { addRelease, publishToGithubRelease, refreshRepo } from '@clawback/sign';
 import { Octokit } from '@octokit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactVerifier, days, type Harness, makeHarness } from './harness.js';
+import { days, type Harness, makeHarness } from './harness.js';
 
 /** An in-memory GitHub Releases API behind Octokit's injectable fetch (no network). */
 function fakeReleases() {
@@ -57,7 +57,7 @@ describe('repo publish --github', () => {
   beforeAll(async () => {
     h = await makeHarness();
     const bundle = await h.artifact('com.openclaw.sensor_parser', '1.0.0');
-    await addRelease({ repo: h.repo, bundle, channel: 'stable', now: h.t0, verifyBundle: artifactVerifier });
+    await addRelease({ repo: h.repo, bundle, channel: 'stable', now: h.t0, verifyBundle: h.verifier });
   });
   afterAll(async () => h.close());
 

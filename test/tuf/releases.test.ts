@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { generateKeyPair, hashFile } from '@clawback/core';
 import { addRelease, hashedTargetPath, listReleases, repoStatus, revokeRelease } from '@clawback/sign';
+import { sampleAgentSpec } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactVerifier, type Harness, makeHarness } from './harness.js';
+import { type Harness, makeHarness } from './harness.js';
 
 const AGENT = 'com.openclaw.sensor_parser';
 
@@ -29,7 +31,7 @@ describe('releases through the repository and the device client', () => {
         bundle,
         channel: 'stable',
         now: h.t0,
-        verifyBundle: artifactVerifier,
+        verifyBundle: h.verifier,
         ...extra,
       }),
     );
@@ -43,7 +45,7 @@ describe('releases through the repository and the device client', () => {
     expect(report.targetsVersion).toBe(2);
     const releases = await device.listReleases(AGENT);
     expect(releases.map((x) => [x.version, x.channel, x.hardwareIds])).toEqual([
-      ['1.0.0', 'stable', ['rpi4']],
+      ['1.0.0', 'stable', sampleAgentSpec().compatibility.hardware],
     ]);
     expect(releases[0]?.custom).toMatchObject({
       kind: 'bundle',
@@ -53,7 +55,8 @@ describe('releases through the repository and the device client', () => {
     const dest = join(h.dir, 'dl', 'bundle.clawback');
     const info = await device.downloadTarget(r.targetPath, dest);
     expect(info.hashes.sha256).toBe(r.sha256);
-    expect((await readFile(dest, 'utf8')).startsWith('test-artifact')).toBe(true);
+    expect((await hashFile(dest)).sha256).toBe(r.sha256);
+    expect(r.sha256).toBe((await hashFile(await h.artifactPath(AGENT, '1.0.0'))).sha256);
   });
 
   it('refuses a version already published, and a lower version without --allow-downgrade', async () => {
@@ -72,16 +75,14 @@ describe('releases through the repository and the device client', () => {
 
   it('refuses a bundle that does not verify and changes nothing', async () => {
     const before = await repoStatus(h.repo, h.t0);
-    const bad = await h.artifact(AGENT, '9.9.9');
-    const failing = async () => {
-      throw Object.assign(new Error('manifest signature invalid'), { code: 'SIGNATURE_INVALID' });
-    };
-    expect(
-      await rejects(
-        addRelease({ repo: h.repo, bundle: bad, channel: 'stable', now: h.t0, verifyBundle: failing }),
-      ),
-    ).toBe('SIGNATURE_INVALID');
+    // Really signed, but by a key that is not the release key.
+    const bad = await h.artifact(AGENT, '9.9.9', generateKeyPair());
+    const code = await rejects(
+      addRelease({ repo: h.repo, bundle: bad, channel: 'stable', now: h.t0, verifyBundle: h.verifier }),
+    );
+    expect(code).toMatch(/SIGNATURE|THRESHOLD|MANIFEST/);
     expect((await repoStatus(h.repo, h.t0)).roles.targets.version).toBe(before.roles.targets.version);
+    expect((await listReleases(h.repo)).releases.map((x) => x.version)).not.toContain('9.9.9');
   });
 
   it('revokes a release: gone from targets, listed as revoked, never offered or installable again', async () => {
