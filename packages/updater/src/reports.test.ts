@@ -1,0 +1,140 @@
+// Report delivery against a real HTTP sink that fails, drops connections and restarts: reports
+// leave the on-disk queue only once accepted, in order, each stored exactly once.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePublicKey } from '@clawback/core';
+import { deviceConfigYaml, makeUpdaterRepo, type ReportSink, startReportSink } from '@clawback/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initDevice } from './commands/init.js';
+import { flushReports } from './commands/reports.js';
+import { openDevice, UPDATER_VERSION } from './device.js';
+import { buildReport, signReport } from './report.js';
+import type { Transaction } from './state.js';
+
+let tmp: string;
+let root: string;
+let sink: ReportSink;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'clawback-reports-'));
+  const fx = await makeUpdaterRepo(join(tmp, 'fx'));
+  sink = await startReportSink();
+  const cfg = join(tmp, 'updater.yaml');
+  await writeFile(
+    cfg,
+    deviceConfigYaml({
+      repoUrl: 'http://127.0.0.1:9',
+      releaseKeyPath: fx.releaseKeyPath,
+      consoleUrl: sink.url,
+    }),
+  );
+  root = join(tmp, 'device');
+  const r = await initDevice({ root, trustedRoot: fx.trustedRoot, config: cfg });
+  sink.enroll(
+    r.deviceId,
+    parsePublicKey(await readFile(join(root, 'device-key.pub.json'), 'utf8'), 'device'),
+  );
+});
+afterAll(async () => {
+  await sink.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function txn(n: number): Transaction {
+  return {
+    id: `txn-${n}`,
+    reportId: `00000000-0000-4000-8000-00000000000${n}`,
+    startedAt: '2026-11-22T05:00:00.000Z',
+    kind: 'update',
+    target: {
+      agent: 'com.openclaw.sensor_parser',
+      version: `1.${n}.0`,
+      channel: 'stable',
+      targetPath: `com.openclaw.sensor_parser/1.${n}.0/bundle.clawback`,
+      length: 1,
+      sha256: 'a'.repeat(64),
+      hardwareIds: ['rpi4-64'],
+      minUpdaterVersion: null,
+    },
+    from: null,
+    slot: 'a',
+    phase: 'committed',
+    trialBoots: 1,
+    outcome: 'committed',
+    failure: null,
+    health: [],
+    probation: null,
+    policyHash: null,
+    timings: {},
+  };
+}
+
+async function enqueue(n: number) {
+  const device = await openDevice(root);
+  const payload = buildReport({
+    txn: txn(n),
+    outcome: 'committed',
+    deviceId: device.config.deviceId,
+    now: new Date(),
+    auditHead: null,
+    policyHash: null,
+    updaterVersion: UPDATER_VERSION,
+  });
+  return device.queue.enqueue(payload.reportId, await signReport(payload, device.signer));
+}
+
+const ids = () => sink.reports.map((r) => r.reportId);
+
+describe('report queue delivery', () => {
+  it('is idempotent on enqueue: the same reportId is queued once', async () => {
+    expect(await enqueue(1)).toBe(true);
+    expect(await enqueue(1)).toBe(false);
+    expect((await (await openDevice(root)).queue.list()).length).toBe(1);
+  });
+
+  it('keeps reports queued while the console is down, then delivers them in order after it restarts', async () => {
+    await enqueue(2);
+    await enqueue(3);
+    await sink.stop();
+    const down = await flushReports(await openDevice(root));
+    expect(down).toMatchObject({ sent: [], pending: 3, error: { code: 'CONSOLE_UNREACHABLE' } });
+    await sink.start();
+    const up = await flushReports(await openDevice(root));
+    expect(up).toMatchObject({ pending: 0, error: null });
+    expect(ids()).toEqual([txn(1).reportId, txn(2).reportId, txn(3).reportId]);
+  });
+
+  it('retries through 503s and dropped connections; a response lost after storing is not stored twice', async () => {
+    await enqueue(4);
+    await enqueue(5);
+    await enqueue(6);
+    sink.failNext(1);
+    sink.dropBeforeStore(1);
+    sink.dropAfterStore(1);
+    // Three faults in a row outlast one flush's retries; the next timer tick finishes the job.
+    const first = await flushReports(await openDevice(root));
+    expect(first.error?.code).toBe('CONSOLE_UNREACHABLE');
+    expect(first.pending).toBe(3);
+    const second = await flushReports(await openDevice(root));
+    expect(second).toMatchObject({ pending: 0, error: null });
+    expect(ids()).toEqual([1, 2, 3, 4, 5, 6].map((n) => txn(n).reportId));
+    // The lost response made the device resend; the console answered "duplicate".
+    expect(sink.posts.filter((p) => p.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect((await (await openDevice(root)).queue.list()).length).toBe(0);
+  }, 60_000);
+
+  it('stops at a refusal so later reports never overtake an earlier one', async () => {
+    await enqueue(7);
+    await enqueue(8);
+    const device = await openDevice(root);
+    // Make the first queued report unverifiable: re-sign it with another device's key.
+    const [first] = await device.queue.list();
+    const env = JSON.parse(await readFile(first?.file as string, 'utf8'));
+    env.signatures[0].sig = Buffer.alloc(64, 1).toString('base64');
+    await writeFile(first?.file as string, JSON.stringify(env));
+    const r = await flushReports(device);
+    expect(r).toMatchObject({ sent: [], pending: 2, error: { code: 'CONSOLE_REFUSED' } });
+    expect(ids()).not.toContain(txn(8).reportId);
+  });
+});
