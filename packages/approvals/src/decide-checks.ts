@@ -3,8 +3,9 @@
  * a merge-queue merge, on the merge group commit GitHub tested and then landed),
  * from the named GitHub App, and have completed before the merge.
  */
-import type { Findings } from './decide.js';
+
 import type { ChangeEvidence, CheckFacts } from './evidence.js';
+import type { Findings } from './findings.js';
 import type { ChangePolicy, RequiredCheck } from './policy.js';
 
 /** GitHub treats these conclusions as satisfying a required check. */

@@ -3,8 +3,9 @@
  * the PR author and the person who started the deploying run must approve it
  * (design §2: approver ≠ author ≠ run triggerer), on the commit being deployed.
  */
-import type { Findings } from './decide.js';
+
 import { type ChangeEvidence, isBot } from './evidence.js';
+import type { Findings } from './findings.js';
 import type { ChangePolicy } from './policy.js';
 
 export function decideEnvironment(e: ChangeEvidence, policy: ChangePolicy, f: Findings): void {

@@ -1,14 +1,7 @@
 export { type ApproveCheckOptions, type ApproveCheckResult, approveCheck, formatDecision } from './check.js';
 export { type CollectedChange, type CollectOptions, collectChangeEvidence } from './collect.js';
 export { commitRelation, fieldFromBody, inferMergeMethod } from './collect-pr.js';
-export {
-  type ChangeDecision,
-  type DecisionStatus,
-  decideChange,
-  type Finding,
-  type FindingId,
-  type Severity,
-} from './decide.js';
+export { type ChangeDecision, type DecisionStatus, decideChange } from './decide.js';
 export { ApprovalErrors } from './errors.js';
 export {
   type Account,
@@ -30,6 +23,7 @@ export {
   type RuleSuiteFacts,
   type TeamFacts,
 } from './evidence.js';
+export { type Finding, type FindingId, Findings, type Severity } from './findings.js';
 export {
   createGitHubClient,
   GITHUB_API_BASE,
@@ -49,7 +43,8 @@ export {
   readClassicProtection,
   readProtection,
 } from './github-reads.js';
-export { buildEvidencePack, type EvidencePackOptions, type EvidencePackResult, periodLines } from './pack.js';
+export { buildEvidencePack, type EvidencePackOptions, type EvidencePackResult } from './pack.js';
+export { periodLines } from './pack-audit.js';
 export { renderIndexHtml } from './pack-html.js';
 export {
   type AuditLogEvidence,

@@ -99,3 +99,8 @@ export function summarize(
     auditLogsVerified: audit.filter((a) => a.ok).length,
   };
 }
+
+/** A change id as a file name. */
+export function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._@-]+/g, '_');
+}

@@ -14,17 +14,15 @@ import {
   isClawbackError,
   isoSeconds,
   type PublicKey,
-  parseAuditEntries,
   publicKeyJson,
-  readAuditLog,
   type Signer,
   sha256Hex,
   signDsse,
-  verifyAuditChain,
 } from '@clawback/core';
 import { approveCheck } from './check.js';
 import { ApprovalErrors } from './errors.js';
 import { type GitHubClient, githubError } from './github-client.js';
+import { packAuditLog } from './pack-audit.js';
 import { renderIndexHtml } from './pack-html.js';
 import {
   type AuditLogEvidence,
@@ -33,6 +31,7 @@ import {
   type EvidenceManifest,
   MANIFEST_FILE,
   type PopulationItem,
+  safeName,
   summarize,
 } from './pack-types.js';
 import {
@@ -184,10 +183,6 @@ async function verifiedStoredRecords(dir: string, trusted: PublicKey[]): Promise
   return out;
 }
 
-function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._@-]+/g, '_');
-}
-
 async function reconcile(
   stage: string,
   c: Change,
@@ -261,69 +256,6 @@ async function reconcile(
       predicate?.evidence.refUpdate?.timestamp ??
       (c.kind === 'release' ? c.publishedAt : c.committedAt),
   };
-}
-
-async function packAuditLog(
-  stage: string,
-  index: number,
-  path: string,
-  o: EvidencePackOptions,
-): Promise<AuditLogEvidence> {
-  const { files, checkpoint } = await readAuditLog(path);
-  const name = basename(path);
-  const dir = `audit/${index + 1}-${safeName(name)}`;
-  await mkdir(join(stage, dir), { recursive: true });
-  const copied: string[] = [];
-  for (const f of files) {
-    await writeFile(join(stage, dir, f.name), f.text);
-    copied.push(`${dir}/${f.name}`);
-  }
-  let cpPath: string | null = null;
-  if (checkpoint !== undefined) {
-    cpPath = `${dir}/${name}.checkpoint`;
-    await writeFile(join(stage, cpPath), checkpoint);
-  }
-  const report = verifyAuditChain({
-    files,
-    ...(checkpoint === undefined ? {} : { checkpoint }),
-    ...(o.auditKeys?.length ? { trustedKeys: o.auditKeys } : {}),
-  });
-  await writeFile(join(stage, dir, 'verify-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const lines = periodLines(
-    files.map((f) => f.text),
-    o.since,
-    o.until,
-  );
-  await writeFile(join(stage, dir, 'export.jsonl'), lines.map((l) => `${l}\n`).join(''));
-  const entries = parseAuditEntries([{ name: 'export', text: lines.join('\n') }]);
-  const byKind: Record<string, number> = {};
-  for (const e of entries) byKind[e.kind] = (byKind[e.kind] ?? 0) + 1;
-  return {
-    name,
-    files: copied,
-    checkpoint: cpPath,
-    report: `${dir}/verify-report.json`,
-    export: `${dir}/export.jsonl`,
-    ok: report.ok,
-    entriesInPeriod: entries.length,
-    byKind: Object.fromEntries(Object.entries(byKind).sort(([a], [b]) => a.localeCompare(b))),
-    rollbacks: entries.filter((e) => /rollback|rolled[._-]?back/i.test(e.kind)).length,
-  };
-}
-
-/** The original lines (byte for byte) of entries whose time falls in the period. */
-export function periodLines(texts: readonly string[], since: Date, until: Date): string[] {
-  const out: string[] = [];
-  for (const text of texts) {
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      const [e] = parseAuditEntries([{ name: 'line', text: line }]);
-      if (!e) continue;
-      const t = Date.parse(e.ts);
-      if (t >= since.getTime() && t <= until.getTime()) out.push(line);
-    }
-  }
-  return out;
 }
 
 async function listFiles(root: string, rel = ''): Promise<string[]> {
