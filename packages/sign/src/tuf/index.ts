@@ -23,20 +23,24 @@ export {
   type AddReleaseOptions,
   addRelease,
   type BundleVerifier,
-  hashedTargetPath,
   listReleases,
-  publishTrustRoot,
-  REVOCATIONS_SCHEMA,
-  REVOCATIONS_TARGET,
   type ReleaseCustom,
   type ReleaseSummary,
+  type VerifiedBundleInfo,
+} from './releases.js';
+export { loadRepo, metadataDir, type RepoState, targetsDir } from './repository.js';
+export {
+  REVOCATIONS_SCHEMA,
   type Revocation,
   type RevocationList,
   type RevokeReleaseOptions,
   revokeRelease,
-  SIGSTORE_TRUSTED_ROOT_TARGET,
-  type TrustRootOptions,
-  type VerifiedBundleInfo,
-} from './releases.js';
-export { loadRepo, metadataDir, type RepoState, targetsDir } from './repository.js';
+} from './revocations.js';
 export { type RotateKeysOptions, type RotateKeysResult, rotateKeys } from './rotate.js';
+export {
+  hashedTargetPath,
+  REVOCATIONS_TARGET,
+  SIGSTORE_TRUSTED_ROOT_TARGET,
+  type SigningOptions,
+} from './targets.js';
+export { publishTrustRoot, type TrustRootOptions } from './trust-root.js';
