@@ -12,7 +12,15 @@ import type { TopRole } from './config.js';
 import { TufRepoErrors } from './errors.js';
 import { Keyring } from './keyring.js';
 import { expiryFrom, requireThreshold, SPEC_VERSION, signMetadata, tufKey } from './metadata.js';
-import { appendAudit, commit, loadRepo, signedAt, withRepoLock, writeSettings } from './repository.js';
+import {
+  appendAudit,
+  commit,
+  loadRepo,
+  type RepoState,
+  signedAt,
+  withRepoLock,
+  writeSettings,
+} from './repository.js';
 import { Role } from './role.js';
 
 export interface RotateKeysOptions {
@@ -49,46 +57,7 @@ export async function rotateKeys(options: RotateKeysOptions): Promise<RotateKeys
   return withRepoLock(options.repo, async () => {
     const state = await loadRepo(options.repo);
     const remove = (options.remove ?? []).map((ref) => resolveKeyRef(ref, state.settings.keyNames));
-    const old = state.root.signed;
-    const oldRole = old.roles[options.role] as Role;
-    for (const id of remove) {
-      if (!oldRole.keyIDs.includes(id)) throw usage(`key ${id} is not a ${options.role} key`);
-    }
-    for (const { key } of add) {
-      if (oldRole.keyIDs.includes(key.keyid) && !remove.includes(key.keyid)) {
-        throw usage(`key ${key.keyid} already holds the ${options.role} role`);
-      }
-    }
-    const keyids = [
-      ...oldRole.keyIDs.filter((k: string) => !remove.includes(k)),
-      ...add.map((a) => a.key.keyid),
-    ];
-    const threshold = options.threshold ?? Math.min(oldRole.threshold, keyids.length);
-    if (keyids.length === 0 || threshold < 1 || threshold > keyids.length) {
-      throw usage(`${options.role} would have ${keyids.length} key(s) with threshold ${threshold}`);
-    }
-    const roles: Record<string, Role> = {};
-    for (const [name, r] of Object.entries(old.roles)) {
-      roles[name] =
-        name === options.role
-          ? new Role({ keyIDs: keyids, threshold })
-          : new Role({ keyIDs: [...r.keyIDs], threshold: r.threshold });
-    }
-    // Keep only keys some role still uses: a removed key leaves root entirely.
-    const used = new Set(Object.values(roles).flatMap((r) => r.keyIDs));
-    const keys: Record<string, Key> = {};
-    for (const [id, k] of Object.entries(old.keys)) if (used.has(id)) keys[id] = k;
-    for (const { key } of add) keys[key.keyid] = tufKey(key);
-    const next = new Root({
-      version: old.version + 1,
-      specVersion: SPEC_VERSION,
-      expires: expiryFrom(options.now, state.settings.roles.root.expiresMs),
-      keys,
-      roles,
-      consistentSnapshot: true,
-      unrecognizedFields: signedAt(options.now),
-    });
-
+    const { next, keyids, threshold } = nextRoot(state, options, remove);
     const ring = await Keyring.load({
       keysDir: options.keysDir ?? state.settings.keysDir,
       keyRefs: [...options.rootKeyRefs, ...(options.keyRefs ?? [])],
@@ -96,27 +65,7 @@ export async function rotateKeys(options: RotateKeysOptions): Promise<RotateKeys
     });
     const keyNames = { ...state.settings.keyNames };
     for (const a of add) if (a.name) keyNames[a.key.keyid] = a.name;
-    const names = new Map(Object.entries(keyNames));
-    const oldRoot = old.roles.root as Role;
-    const newRoot = next.roles.root as Role;
-    // TUF 5.3.4: threshold of the trusted (old) root's root keys; 5.3.5: threshold of the new root's own.
-    requireThreshold(
-      'root (old root keys)',
-      oldRoot.keyIDs,
-      oldRoot.threshold,
-      ring.pick(oldRoot.keyIDs),
-      names,
-    );
-    requireThreshold(
-      'root (new root keys)',
-      newRoot.keyIDs,
-      newRoot.threshold,
-      ring.pick(newRoot.keyIDs),
-      names,
-    );
-    const rootSigners: Signer[] = ring.pick([...new Set([...oldRoot.keyIDs, ...newRoot.keyIDs])]);
-    const rootMd = new Metadata(next);
-    await signMetadata(rootMd, rootSigners);
+    const rootMd = await signRoot(state.root.signed, next, ring, keyNames);
 
     const resigned: TopRole[] = ['root'];
     let targets: Targets | undefined;
@@ -154,6 +103,85 @@ export async function rotateKeys(options: RotateKeysOptions): Promise<RotateKeys
     await appendAudit(state.dir, options.now, 'tuf.keys.rotate', { ...result });
     return result;
   });
+}
+
+/** Root N+1 with the role's keys and threshold changed; keys no role uses leave `keys`. */
+function nextRoot(
+  state: RepoState,
+  options: RotateKeysOptions,
+  remove: readonly string[],
+): { next: Root; keyids: string[]; threshold: number } {
+  const add = options.add ?? [];
+  const old = state.root.signed;
+  const oldRole = old.roles[options.role] as Role;
+  for (const id of remove) {
+    if (!oldRole.keyIDs.includes(id)) throw usage(`key ${id} is not a ${options.role} key`);
+  }
+  for (const { key } of add) {
+    if (oldRole.keyIDs.includes(key.keyid) && !remove.includes(key.keyid)) {
+      throw usage(`key ${key.keyid} already holds the ${options.role} role`);
+    }
+  }
+  const keyids = [
+    ...oldRole.keyIDs.filter((k: string) => !remove.includes(k)),
+    ...add.map((a) => a.key.keyid),
+  ];
+  const threshold = options.threshold ?? Math.min(oldRole.threshold, keyids.length);
+  if (keyids.length === 0 || threshold < 1 || threshold > keyids.length) {
+    throw usage(`${options.role} would have ${keyids.length} key(s) with threshold ${threshold}`);
+  }
+  const roles: Record<string, Role> = {};
+  for (const [name, r] of Object.entries(old.roles)) {
+    roles[name] =
+      name === options.role
+        ? new Role({ keyIDs: keyids, threshold })
+        : new Role({ keyIDs: [...r.keyIDs], threshold: r.threshold });
+  }
+  const used = new Set(Object.values(roles).flatMap((r) => r.keyIDs));
+  const keys: Record<string, Key> = {};
+  for (const [id, k] of Object.entries(old.keys)) if (used.has(id)) keys[id] = k;
+  for (const { key } of add) keys[key.keyid] = tufKey(key);
+  const next = new Root({
+    version: old.version + 1,
+    specVersion: SPEC_VERSION,
+    expires: expiryFrom(options.now, state.settings.roles.root.expiresMs),
+    keys,
+    roles,
+    consistentSnapshot: true,
+    unrecognizedFields: signedAt(options.now),
+  });
+  return { next, keyids, threshold };
+}
+
+/** Sign root N+1 with every available old and new root key, after checking both thresholds. */
+async function signRoot(
+  old: Root,
+  next: Root,
+  ring: Keyring,
+  keyNames: Record<string, string>,
+): Promise<Metadata<Root>> {
+  const names = new Map(Object.entries(keyNames));
+  const oldRoot = old.roles.root as Role;
+  const newRoot = next.roles.root as Role;
+  // TUF 5.3.4: a threshold of the trusted (old) root's root keys; 5.3.5: a threshold of its own.
+  requireThreshold(
+    'root (old root keys)',
+    oldRoot.keyIDs,
+    oldRoot.threshold,
+    ring.pick(oldRoot.keyIDs),
+    names,
+  );
+  requireThreshold(
+    'root (new root keys)',
+    newRoot.keyIDs,
+    newRoot.threshold,
+    ring.pick(newRoot.keyIDs),
+    names,
+  );
+  const signers: Signer[] = ring.pick([...new Set([...oldRoot.keyIDs, ...newRoot.keyIDs])]);
+  const md = new Metadata(next);
+  await signMetadata(md, signers);
+  return md;
 }
 
 function usage(message: string): ClawbackError {
