@@ -75,46 +75,15 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
     : undefined;
 
   const checks: Check[] = [];
+  // The whole-file digest (provenance subject) is computed on a worker while this thread streams the tar.
   const pool = new HashPool(1);
   const whole = pool.hash(options.bundlePath);
   whole.catch(() => undefined);
-  let manifest: Manifest | undefined;
   try {
-    let signed: ReturnType<typeof verifyManifestSignature> | undefined;
+    const manifest = await checkManifestAndContents(checks, signatureJson, options);
+    let digest: { sha256: string; size: number } | undefined;
     try {
-      signed = verifyManifestSignature(signatureJson, options);
-      checks.push(
-        pass(
-          'manifest-signature',
-          `${signed.validKeyIds.length} of ${options.threshold} required key(s): ${signed.validKeyIds.join(', ')}`,
-        ),
-      );
-    } catch (err) {
-      checks.push(failFrom('manifest-signature', err));
-    }
-    if (signed) {
-      try {
-        const r = await readBundle(await openBundle(options.bundlePath), {
-          expectedManifest: signed.manifestBytes,
-          limits: { ...DEFAULT_READ_LIMITS, ...options.limits },
-        });
-        manifest = r.manifest;
-        checks.push(
-          pass(
-            'bundle-contents',
-            `${r.fileCount} file(s), ${r.payloadBytes} bytes, all digests match the signed manifest`,
-          ),
-        );
-      } catch (err) {
-        checks.push(failFrom('bundle-contents', err));
-      }
-    }
-    let bundleSha256: string | undefined;
-    let bundleSize: number | undefined;
-    try {
-      const h = await whole;
-      bundleSha256 = h.sha256;
-      bundleSize = h.size;
+      digest = await whole;
     } catch (err) {
       checks.push(
         failWith(
@@ -124,20 +93,56 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
         ),
       );
     }
-    if (bundleSha256 !== undefined) {
-      const statementBytes = checkProvenance(checks, provenanceJson, bundleSha256, options);
+    if (digest) {
+      const statementBytes = checkProvenance(checks, provenanceJson, digest.sha256, options);
       if (sigstoreJson !== undefined)
-        checkSigstore(checks, sigstoreJson, trustedRoot, statementBytes, bundleSha256, options);
+        checkSigstore(checks, sigstoreJson, trustedRoot, statementBytes, digest.sha256, options);
     }
     return {
       ok: checks.every((c) => c.ok),
       checks,
       ...(manifest ? { manifest } : {}),
-      ...(bundleSha256 ? { bundleSha256 } : {}),
-      ...(bundleSize !== undefined ? { bundleSize } : {}),
+      ...(digest ? { bundleSha256: digest.sha256, bundleSize: digest.size } : {}),
     };
   } finally {
     await pool.close();
+  }
+}
+
+/** manifest-signature, then (only on a trusted manifest) bundle-contents in one streaming pass. */
+async function checkManifestAndContents(
+  checks: Check[],
+  signatureJson: unknown,
+  options: VerifyBundleFileOptions,
+): Promise<Manifest | undefined> {
+  let signed: ReturnType<typeof verifyManifestSignature>;
+  try {
+    signed = verifyManifestSignature(signatureJson, options);
+    checks.push(
+      pass(
+        'manifest-signature',
+        `${signed.validKeyIds.length} of ${options.threshold} required key(s): ${signed.validKeyIds.join(', ')}`,
+      ),
+    );
+  } catch (err) {
+    checks.push(failFrom('manifest-signature', err));
+    return undefined;
+  }
+  try {
+    const r = await readBundle(await openBundle(options.bundlePath), {
+      expectedManifest: signed.manifestBytes,
+      limits: { ...DEFAULT_READ_LIMITS, ...options.limits },
+    });
+    checks.push(
+      pass(
+        'bundle-contents',
+        `${r.fileCount} file(s), ${r.payloadBytes} bytes, all digests match the signed manifest`,
+      ),
+    );
+    return r.manifest;
+  } catch (err) {
+    checks.push(failFrom('bundle-contents', err));
+    return undefined;
   }
 }
 
