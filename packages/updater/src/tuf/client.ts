@@ -6,29 +6,31 @@
  * construction and offers no reference-time option), so after it has verified signatures,
  * versions, hashes and the root chain, we re-check every role's expiry against the time floor
  * (max(clock, floor) is never earlier than the clock, so this is only ever stricter) and only
- * then install the staged files into the trusted directory, atomically, timestamp last.
- * A refresh that fails leaves the trusted metadata exactly as it was.
+ * then install the staged files into the trusted directory, atomically, timestamp last. A refresh
+ * that fails keeps only the roles that passed their own checks, as the TUF workflow persists them.
  */
 
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { ClawbackError, pathExists, writeFileAtomic } from '@clawback/core';
-import {
-  Metadata,
-  MetadataKind,
-  type Root,
-  type Snapshot,
-  type TargetFile,
-  type Targets,
-  type Timestamp,
-} from '@tufjs/models';
+import { ClawbackError, pathExists } from '@clawback/core';
+import type { TargetFile } from '@tufjs/models';
 import { type Fetcher, Updater } from 'tuf-js';
 import { TufClientErrors } from './errors.js';
 import { GotFetcher, type GotFetcherOptions } from './fetcher.js';
-import { advanceTimeFloor, effectiveTime, readTimeFloor } from './floor.js';
+import { effectiveTime, readTimeFloor } from './floor.js';
 import { toClientError } from './map-error.js';
+import {
+  advanceFloor,
+  checkExpiry,
+  install,
+  keepVerified,
+  loadLocal,
+  loadTrusted,
+  stageTrusted,
+  type Trusted,
+} from './trusted-set.js';
 import type {
   RefreshReport,
   RevokedRelease,
@@ -39,16 +41,6 @@ import type {
 } from './types.js';
 
 export const REVOCATIONS_TARGET = 'clawback/revocations.json';
-export const SIGNED_AT_FIELD = 'x-clawback-signed-at';
-const ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
-type Role = (typeof ROLES)[number];
-
-interface Trusted {
-  root: Metadata<Root>;
-  timestamp: Metadata<Timestamp>;
-  snapshot: Metadata<Snapshot>;
-  targets: Metadata<Targets>;
-}
 
 export function defaultFloorFile(metadataDir: string): string {
   return `${metadataDir.replace(/[/\\]+$/, '')}.time-floor.json`;
@@ -65,7 +57,7 @@ export function createTufClient(options: TufClientOptions): TufClient {
   const fetcher: Fetcher = isFetcher(options.fetcher)
     ? options.fetcher
     : new GotFetcher({ tmpDir: cacheDir, ...((options.fetcher as GotFetcherOptions | undefined) ?? {}) });
-  let session: { updater: Updater; trusted: Trusted; revoked: RevokedRelease[]; stage: string } | undefined;
+  let session: { updater: Updater; trusted: Trusted; revoked: RevokedRelease[] } | undefined;
 
   async function refresh(): Promise<RefreshReport> {
     const rootPath = join(options.metadataDir, 'root.json');
@@ -80,10 +72,7 @@ export function createTufClient(options: TufClientOptions): TufClient {
     // TUF 5.1: one reference time for the whole refresh, floored (see floor.ts).
     const reference = effectiveTime(now(), await readTimeFloor(floorFile));
     try {
-      for (const role of ROLES) {
-        const src = join(options.metadataDir, `${role}.json`);
-        if (await pathExists(src)) await copyFile(src, join(stage, `${role}.json`));
-      }
+      await stageTrusted(options.metadataDir, stage);
       const updater = new Updater({
         metadataDir: stage,
         metadataBaseUrl: options.metadataBaseUrl,
@@ -98,31 +87,12 @@ export function createTufClient(options: TufClientOptions): TufClient {
         throw toClientError(err, 'refresh');
       }
       const trusted = await loadTrusted(stage);
-      // TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5 judged at the floored reference time (see file comment).
-      for (const role of ROLES) {
-        if (trusted[role].signed.isExpired(reference)) {
-          throw new ClawbackError(
-            TufClientErrors.TUF_METADATA_EXPIRED,
-            `${role} v${trusted[role].signed.version} expired ${trusted[role].signed.expires} (reference time ${reference.toISOString()})`,
-            {
-              hint: 'The repository must re-sign (`clawback repo refresh`); see runbooks/expired-metadata.md.',
-              details: {
-                role,
-                expires: trusted[role].signed.expires,
-                referenceTime: reference.toISOString(),
-              },
-            },
-          );
-        }
-      }
+      checkExpiry(trusted, reference);
       const revoked = await loadRevocations(updater, trusted, stage);
-      // Install: root first, timestamp last, each file atomically.
-      for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
-        const staged = join(stage, `${role}.json`);
-        await writeFileAtomic(join(options.metadataDir, `${role}.json`), await readFile(staged));
-      }
+      await install(stage, options.metadataDir);
       const newFloor = await advanceFloor(trusted, floorFile);
-      session = { updater, trusted, revoked, stage };
+      session = { updater, trusted, revoked };
+      await rm(stage, { recursive: true, force: true });
       const fromRoot = before?.root.signed.version ?? trusted.root.signed.version;
       const rotatedRoots: number[] = [];
       for (let v = fromRoot + 1; v <= trusted.root.signed.version; v++) rotatedRoots.push(v);
@@ -304,80 +274,4 @@ function clawbackCustom(t: TargetFile): Record<string, unknown> | undefined {
 
 function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-async function readRole(dir: string, role: Role): Promise<unknown | undefined> {
-  const path = join(dir, `${role}.json`);
-  if (!(await pathExists(path))) return undefined;
-  return JSON.parse(await readFile(path, 'utf8'));
-}
-
-async function loadLocal(dir: string): Promise<{ root: Metadata<Root> } | undefined> {
-  const root = await readRole(dir, 'root');
-  if (root === undefined) return undefined;
-  try {
-    return { root: Metadata.fromJSON(MetadataKind.Root, root as Parameters<typeof Metadata.fromJSON>[1]) };
-  } catch (cause) {
-    throw new ClawbackError(
-      TufClientErrors.TUF_TRUSTED_ROOT_INVALID,
-      `trusted root in ${dir} is not TUF root metadata`,
-      {
-        cause,
-        hint: 'Re-provision the device with the repository root.json.',
-      },
-    );
-  }
-}
-
-async function loadTrusted(stage: string): Promise<Trusted> {
-  type J = Parameters<typeof Metadata.fromJSON>[1];
-  const get = async (role: Role) => (await readRole(stage, role)) as J;
-  return {
-    root: Metadata.fromJSON(MetadataKind.Root, await get('root')),
-    timestamp: Metadata.fromJSON(MetadataKind.Timestamp, await get('timestamp')),
-    snapshot: Metadata.fromJSON(MetadataKind.Snapshot, await get('snapshot')),
-    targets: Metadata.fromJSON(MetadataKind.Targets, await get('targets')),
-  };
-}
-
-/** The newest signing time among the verified set; a time after the document's own expiry is ignored. */
-async function advanceFloor(trusted: Trusted, floorFile: string): Promise<Date | undefined> {
-  let best: { at: Date; source: string } | undefined;
-  for (const role of ROLES) {
-    const signed = trusted[role].signed;
-    const raw = signed.unrecognizedFields[SIGNED_AT_FIELD];
-    if (typeof raw !== 'string') continue;
-    const at = new Date(raw);
-    if (Number.isNaN(at.getTime()) || at > new Date(signed.expires)) continue;
-    if (!best || at > best.at) best = { at, source: `${role} v${signed.version}` };
-  }
-  if (!best) return readTimeFloor(floorFile);
-  return advanceTimeFloor(floorFile, best.at, best.source);
-}
-
-async function keepVerified(stage: string, metadataDir: string, reference: Date): Promise<void> {
-  type J = Parameters<typeof Metadata.fromJSON>[1];
-  const kinds = {
-    root: MetadataKind.Root,
-    timestamp: MetadataKind.Timestamp,
-    snapshot: MetadataKind.Snapshot,
-    targets: MetadataKind.Targets,
-  } as const;
-  for (const role of ['root', 'timestamp', 'snapshot', 'targets'] as const) {
-    const staged = join(stage, `${role}.json`);
-    const installed = join(metadataDir, `${role}.json`);
-    if (!(await pathExists(staged))) continue;
-    const bytes = await readFile(staged);
-    const current = (await pathExists(installed)) ? await readFile(installed) : undefined;
-    if (current?.equals(bytes)) continue;
-    let md: { signed: { isExpired(t: Date): boolean } };
-    try {
-      md = Metadata.fromJSON(kinds[role] as MetadataKind.Root, JSON.parse(bytes.toString('utf8')) as J);
-    } catch {
-      return;
-    }
-    // Intermediate roots are kept whatever their expiry (TUF 5.3.8 precedes the 5.3.10 check).
-    if (role !== 'root' && md.signed.isExpired(reference)) return;
-    await writeFileAtomic(installed, bytes);
-  }
 }
