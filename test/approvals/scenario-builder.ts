@@ -106,6 +106,10 @@ export interface ScenarioSpec {
   };
   retroReviews?: { number: number; mergedAt: string; approvers: string[] }[];
   teams?: Record<string, string[]>;
+  /** Change policy text on the base (default DEFAULT_POLICY). */
+  policy?: string;
+  /** `.github/CODEOWNERS` on the base. */
+  codeowners?: string;
   now?: string;
 }
 
@@ -415,20 +419,24 @@ class ScenarioBuild {
     ]);
   }
 
-  private policy(): void {
-    const text = DEFAULT_POLICY;
+  private file(path: string, text: string): void {
     this.get(
-      `${R}/contents/.clawback/change-policy.yaml?ref=${BASE}`,
+      `${R}/contents/${path}?ref=${BASE}`,
       sampleComponent('content-file', {
         type: 'file',
         encoding: 'base64',
-        name: 'change-policy.yaml',
-        path: '.clawback/change-policy.yaml',
+        name: path.slice(path.lastIndexOf('/') + 1),
+        path,
         sha: sha(text),
         size: text.length,
         content: Buffer.from(text).toString('base64'),
       }),
     );
+  }
+
+  private policy(): void {
+    this.file('.clawback/change-policy.yaml', this.s.policy ?? DEFAULT_POLICY);
+    if (this.s.codeowners !== undefined) this.file('.github/CODEOWNERS', this.s.codeowners);
   }
 
   private checks(): void {

@@ -1,7 +1,7 @@
 // The change-control stories `clawback approve check` must get right (issue 5). Each becomes
 // test/approvals/scenarios/<name>.json through scenario-builder.ts; scenario-files.test.ts keeps
 // the committed files identical to this source (CLAWBACK_WRITE_SCENARIOS=1 rewrites them).
-import { build, type ScenarioSpec, T } from './scenario-builder.js';
+import { build, DEFAULT_POLICY, type ScenarioSpec, T } from './scenario-builder.js';
 
 const approved = (findings: string[] = []) => ({ status: 'approved', failedRules: [], findings });
 const rejected = (failedRules: string[], findings: string[] = []) => ({
@@ -9,6 +9,12 @@ const rejected = (failedRules: string[], findings: string[] = []) => ({
   failedRules,
   findings,
 });
+
+const CODEOWNERS_POLICY = DEFAULT_POLICY.replace(
+  'paths:\n',
+  "paths:\n  - paths: ['agents/**']\n    codeowners: true\n",
+);
+const CODEOWNERS = '# owners\n*                @acme/platform\n/agents/sensor/  @acme/sensor-owners @erin\n';
 
 const SPECS: ScenarioSpec[] = [
   {
@@ -251,6 +257,24 @@ const SPECS: ScenarioSpec[] = [
     name: 'policy-path-missing-owner',
     description: 'The PR changes policies/fleet.yaml but only dave (not a policy owner) approved.',
     files: ['policies/fleet.yaml'],
+    reviews: [{ user: 'dave', state: 'APPROVED', on: 'head' }],
+    expect: rejected(['path-approval-missing']),
+  },
+  {
+    name: 'codeowners-approved',
+    description:
+      'A codeowners path rule: bob (in @acme/sensor-owners, owner of agents/sensor/ on the base) approved.',
+    policy: CODEOWNERS_POLICY,
+    codeowners: CODEOWNERS,
+    teams: { 'sensor-owners': ['bob'] },
+    expect: approved(),
+  },
+  {
+    name: 'codeowners-not-approved',
+    description: 'A codeowners path rule: only dave approved, who owns nothing under agents/sensor/.',
+    policy: CODEOWNERS_POLICY,
+    codeowners: CODEOWNERS,
+    teams: { 'sensor-owners': ['bob'] },
     reviews: [{ user: 'dave', state: 'APPROVED', on: 'head' }],
     expect: rejected(['path-approval-missing']),
   },

@@ -6,6 +6,7 @@
  * parent), never from the PR under review (design §8).
  */
 import { ClawbackError, isoSeconds } from '@clawback/core';
+import { CODEOWNERS_PATHS, ownersOf, parseCodeowners } from './codeowners.js';
 import {
   collectPullRequest,
   collectRetroReviews,
@@ -18,6 +19,7 @@ import type {
   ActivityFacts,
   ChangeEvidence,
   CheckFacts,
+  CodeownersFacts,
   CommitFacts,
   EnvironmentFacts,
   PullRequestFacts,
@@ -79,28 +81,16 @@ export async function collectChangeEvidence(gh: GitHubClient, o: CollectOptions)
   const commit = await getCommit(gh, r, o.commit);
   const { pr, associated, mergeCommit, body } = await collectPullRequest(gh, r, commit, notVerified);
   const targetBranch = pr?.baseRef ?? o.branch ?? defaultBranch;
-  const landedSha = pr?.mergeCommitSha ?? commit.sha;
-
   say(`reading ref updates on ${targetBranch}`);
-  const since = new Date(
-    Date.parse(pr?.mergedAt ?? commit.committerDate ?? o.now.toISOString()) - 86_400_000,
+  const { refUpdate, laterForcePushes } = await collectRefUpdate(
+    gh,
+    r,
+    targetBranch,
+    pr,
+    commit,
+    o.now,
+    notVerified,
   );
-  const activity = await listActivity(gh, r, targetBranch, since);
-  let refUpdate: ActivityFacts | null = null;
-  let laterForcePushes: ActivityFacts[] = [];
-  if ('notVerified' in activity) notVerified.push(`not verified: ${activity.notVerified}`);
-  else {
-    refUpdate = activity.find((a) => a.after === landedSha) ?? null;
-    if (!refUpdate) {
-      notVerified.push(
-        `not verified: no ref update on ${targetBranch} ends at ${landedSha} (activity older than a day before the merge is not read)`,
-      );
-    }
-    laterForcePushes = activity.filter(
-      (a) => a.type === 'force_push' && refUpdate !== null && a.timestamp > refUpdate.timestamp,
-    );
-  }
-
   // The policy in force: the target branch right before this change landed.
   // A rebase merge's first parent may be another of the PR's own commits, so fall back to the PR base.
   const policyRef =
@@ -108,17 +98,8 @@ export async function collectChangeEvidence(gh: GitHubClient, o: CollectOptions)
     (pr?.mergeMethod === 'rebase' ? pr.baseSha : (mergeCommit ?? commit).parents[0]) ??
     targetBranch;
   say(`reading ${CHANGE_POLICY_PATH} at ${policyRef}`);
-  const file = await readFileAt(gh, r, CHANGE_POLICY_PATH, policyRef);
-  if (!file) {
-    throw new ClawbackError(
-      ApprovalErrors.CHANGE_POLICY_MISSING,
-      `${o.owner}/${o.repo} has no ${CHANGE_POLICY_PATH} on ${targetBranch} at ${policyRef}`,
-      { hint: 'Commit a change policy to the target branch first (see examples/change-policy.yaml).' },
-    );
-  }
-  const policy = parseChangePolicy(file.text, `${o.owner}/${o.repo}@${policyRef}:${CHANGE_POLICY_PATH}`);
+  const { policy, policySource } = await readPolicy(gh, r, policyRef, targetBranch);
   if (pr) pr.emergencyReason = fieldFromBody(body, policy.emergency?.reasonField ?? 'Emergency-Reason');
-  const policySource = policySourceOf(file.text, `${o.owner}/${o.repo}`, policyRef, file.blobSha);
 
   const reviews = pr ? await collectReviews(gh, r, pr) : [];
   const lastPusher = pr
@@ -133,19 +114,18 @@ export async function collectChangeEvidence(gh: GitHubClient, o: CollectOptions)
     policy,
     say,
   );
-
   say(`reading protection of ${targetBranch}`);
-  const protection = await readProtection(gh, r, targetBranch);
-  if (protection.classic.status === 'not-verified') {
-    notVerified.push(`not verified: branch protection of ${targetBranch}: ${protection.classic.reason}`);
-  }
-  if (protection.rules.status === 'not-verified')
-    notVerified.push(`not verified: ${protection.rules.reason}`);
-  const ruleSuites = await readRuleSuites(gh, r, targetBranch);
-  if (ruleSuites.status === 'not-verified') notVerified.push(`not verified: ${ruleSuites.reason}`);
-  const releaseBranches = await collectReleaseBranches(gh, r, policy, targetBranch);
-
-  const teams = await collectTeams(gh, o.owner, pr, policy, o.environment);
+  const branchFacts = await collectBranchFacts(
+    gh,
+    r,
+    targetBranch,
+    policy,
+    pr?.mergedAt ?? null,
+    o.now,
+    notVerified,
+  );
+  const codeowners = await collectCodeowners(gh, r, pr, policy, policyRef);
+  const teams = await collectTeams(gh, o.owner, pr, policy, o.environment, codeowners);
   for (const [slug, t] of Object.entries(teams)) {
     if (t.status === 'not-verified')
       notVerified.push(`not verified: membership of team ${slug}: ${t.reason}`);
@@ -158,7 +138,6 @@ export async function collectChangeEvidence(gh: GitHubClient, o: CollectOptions)
     pr && policy.emergency && pr.labels.includes(policy.emergency.label)
       ? await collectRetroReviews(gh, r, pr, policy.emergency.retroLabel)
       : [];
-
   const evidence: ChangeEvidence = {
     schemaVersion: 1,
     apiBase: o.apiBase,
@@ -173,17 +152,116 @@ export async function collectChangeEvidence(gh: GitHubClient, o: CollectOptions)
     reviews,
     lastPusher,
     checks,
-    protection,
-    releaseBranches,
-    ruleSuites,
+    ...branchFacts,
     refUpdate,
     laterForcePushes,
     teams,
+    codeowners,
     environment,
     retroReviews,
     notVerified,
   };
   return { evidence, policy, policySource };
+}
+
+async function collectRefUpdate(
+  gh: GitHubClient,
+  r: RepoRef,
+  targetBranch: string,
+  pr: PullRequestFacts | null,
+  commit: CommitFacts,
+  now: Date,
+  notVerified: string[],
+): Promise<{ refUpdate: ActivityFacts | null; laterForcePushes: ActivityFacts[] }> {
+  const landedSha = pr?.mergeCommitSha ?? commit.sha;
+  const since = new Date(Date.parse(pr?.mergedAt ?? commit.committerDate ?? now.toISOString()) - 86_400_000);
+  const activity = await listActivity(gh, r, targetBranch, since);
+  if ('notVerified' in activity) {
+    notVerified.push(`not verified: ${activity.notVerified}`);
+    return { refUpdate: null, laterForcePushes: [] };
+  }
+  const refUpdate = activity.find((a) => a.after === landedSha) ?? null;
+  if (!refUpdate) {
+    notVerified.push(
+      `not verified: no ref update on ${targetBranch} ends at ${landedSha} (activity older than a day before the merge is not read)`,
+    );
+  }
+  const laterForcePushes = activity.filter(
+    (a) => a.type === 'force_push' && refUpdate !== null && a.timestamp > refUpdate.timestamp,
+  );
+  return { refUpdate, laterForcePushes };
+}
+
+async function readPolicy(
+  gh: GitHubClient,
+  r: RepoRef,
+  policyRef: string,
+  targetBranch: string,
+): Promise<{ policy: ChangePolicy; policySource: PolicySource }> {
+  const file = await readFileAt(gh, r, CHANGE_POLICY_PATH, policyRef);
+  if (!file) {
+    throw new ClawbackError(
+      ApprovalErrors.CHANGE_POLICY_MISSING,
+      `${r.owner}/${r.repo} has no ${CHANGE_POLICY_PATH} on ${targetBranch} at ${policyRef}`,
+      { hint: 'Commit a change policy to the target branch first (see examples/change-policy.yaml).' },
+    );
+  }
+  const policy = parseChangePolicy(file.text, `${r.owner}/${r.repo}@${policyRef}:${CHANGE_POLICY_PATH}`);
+  return { policy, policySource: policySourceOf(file.text, `${r.owner}/${r.repo}`, policyRef, file.blobSha) };
+}
+
+/** Rule suites are listed for at most the last month (`time_period=month`). */
+const RULE_SUITE_WINDOW_MS = 28 * 86_400_000;
+
+async function collectBranchFacts(
+  gh: GitHubClient,
+  r: RepoRef,
+  targetBranch: string,
+  policy: ChangePolicy,
+  mergedAt: string | null,
+  now: Date,
+  notVerified: string[],
+): Promise<Pick<ChangeEvidence, 'protection' | 'ruleSuites' | 'releaseBranches'>> {
+  const protection = await readProtection(gh, r, targetBranch);
+  if (protection.classic.status === 'not-verified') {
+    notVerified.push(`not verified: branch protection of ${targetBranch}: ${protection.classic.reason}`);
+  }
+  if (protection.rules.status === 'not-verified')
+    notVerified.push(`not verified: ${protection.rules.reason}`);
+  const ruleSuites = await readRuleSuites(gh, r, targetBranch);
+  if (ruleSuites.status === 'not-verified') notVerified.push(`not verified: ${ruleSuites.reason}`);
+  else if (mergedAt && now.getTime() - Date.parse(mergedAt) > RULE_SUITE_WINDOW_MS) {
+    notVerified.push(
+      `not verified: ruleset bypass: GitHub lists rule suites for the last month only, and the merge was at ${mergedAt}`,
+    );
+  }
+  const releaseBranches = await collectReleaseBranches(gh, r, policy, targetBranch);
+  return { protection, ruleSuites, releaseBranches };
+}
+
+async function collectCodeowners(
+  gh: GitHubClient,
+  r: RepoRef,
+  pr: PullRequestFacts | null,
+  policy: ChangePolicy,
+  policyRef: string,
+): Promise<CodeownersFacts | null> {
+  if (!pr) return null;
+  const touched = new Set<string>();
+  for (const rule of policy.pathRules)
+    if (rule.codeowners) for (const f of filesMatching(rule, pr.files)) touched.add(f);
+  if (touched.size === 0) return null;
+  for (const path of CODEOWNERS_PATHS) {
+    const file = await readFileAt(gh, r, path, policyRef);
+    if (file) {
+      return {
+        path,
+        blobSha: file.blobSha,
+        owners: ownersOf(parseCodeowners(file.text), [...touched].sort()),
+      };
+    }
+  }
+  return { path: null, blobSha: null, owners: Object.fromEntries([...touched].sort().map((f) => [f, []])) };
 }
 
 async function collectChecks(
@@ -249,8 +327,12 @@ async function collectTeams(
   pr: PullRequestFacts | null,
   policy: ChangePolicy,
   environment: string | undefined,
+  codeowners: CodeownersFacts | null,
 ): Promise<Record<string, TeamFacts>> {
   const slugs = new Set<string>();
+  // Team owners in CODEOWNERS are written `org/team`.
+  for (const owners of Object.values(codeowners?.owners ?? {}))
+    for (const o of owners) if (o.includes('/')) slugs.add(o);
   for (const rule of policy.pathRules) {
     if (pr && filesMatching(rule, pr.files).length > 0) for (const t of rule.teams) slugs.add(t);
   }

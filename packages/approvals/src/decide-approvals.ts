@@ -94,6 +94,22 @@ export function decideApprovals(e: ChangeEvidence, policy: ChangePolicy, f: Find
   return qualifying.sort();
 }
 
+/** Logins allowed by a list of users and `team` / `org/team` slugs, and the teams we could not read. */
+function allowedBy(
+  e: ChangeEvidence,
+  users: readonly string[],
+  teams: readonly string[],
+): { allowed: Set<string>; unverified: string[] } {
+  const allowed = new Set(users.map((u) => u.toLowerCase()));
+  const unverified: string[] = [];
+  for (const t of teams) {
+    const team = e.teams[t];
+    if (team?.status !== 'ok') unverified.push(t);
+    else for (const m of team.members) allowed.add(m.toLowerCase());
+  }
+  return { allowed, unverified };
+}
+
 export function decidePathRules(
   e: ChangeEvidence,
   policy: ChangePolicy,
@@ -105,21 +121,58 @@ export function decidePathRules(
   for (const rule of policy.pathRules) {
     const touched = filesMatching(rule, pr.files);
     if (touched.length === 0) continue;
-    const allowed = new Set(rule.users.map((u) => u.toLowerCase()));
-    const unverified: string[] = [];
-    for (const t of rule.teams) {
-      const team = e.teams[t];
-      if (team?.status !== 'ok') unverified.push(t);
-      else for (const m of team.members) allowed.add(m.toLowerCase());
+    if (rule.teams.length > 0 || rule.users.length > 0) {
+      const { allowed, unverified } = allowedBy(e, rule.users, rule.teams);
+      const got = qualifying.filter((q) => allowed.has(q.toLowerCase()));
+      if (got.length < rule.approvals) {
+        const who = [...rule.teams.map((t) => `team ${t}`), ...rule.users].join(', ');
+        f.add(
+          'path-approval-missing',
+          'fail',
+          `${touched.length} file(s) under ${rule.paths.join(', ')} (e.g. ${touched[0]}) need ${rule.approvals} approval(s) from ${who}; got ${got.length}${unverified.length ? ` (membership not verified: ${unverified.join(', ')})` : ''}`,
+        );
+      }
     }
-    const got = qualifying.filter((q) => allowed.has(q.toLowerCase()));
-    if (got.length < rule.approvals) {
-      const who = [...rule.teams.map((t) => `team ${t}`), ...rule.users].join(', ');
-      f.add(
-        'path-approval-missing',
-        'fail',
-        `${touched.length} file(s) under ${rule.paths.join(', ')} (e.g. ${touched[0]}) need ${rule.approvals} approval(s) from ${who}; got ${got.length}${unverified.length ? ` (membership not verified: ${unverified.join(', ')})` : ''}`,
-      );
+    if (rule.codeowners) decideCodeowners(e, touched, qualifying, f);
+  }
+}
+
+/** GitHub's code-owner rule: every touched file needs an approval from one of its owners. */
+function decideCodeowners(
+  e: ChangeEvidence,
+  touched: readonly string[],
+  qualifying: string[],
+  f: Findings,
+): void {
+  const co = e.codeowners;
+  const unowned: string[] = [];
+  const unapproved: string[] = [];
+  for (const file of touched) {
+    const owners = co?.owners[file] ?? [];
+    if (owners.length === 0) {
+      unowned.push(file);
+      continue;
     }
+    const { allowed } = allowedBy(
+      e,
+      owners.filter((o) => !o.includes('/')),
+      owners.filter((o) => o.includes('/')),
+    );
+    if (!qualifying.some((q) => allowed.has(q.toLowerCase())))
+      unapproved.push(`${file} (owners: ${owners.join(' ')})`);
+  }
+  if (unowned.length > 0) {
+    f.add(
+      'path-approval-missing',
+      'fail',
+      `no CODEOWNERS owner for ${unowned.slice(0, 3).join(', ')}${unowned.length > 3 ? ` and ${unowned.length - 3} more` : ''}${co?.path ? ` in ${co.path}` : ' (the base has no CODEOWNERS file)'}`,
+    );
+  }
+  if (unapproved.length > 0) {
+    f.add(
+      'path-approval-missing',
+      'fail',
+      `no qualifying approval from the code owners of ${unapproved.slice(0, 3).join('; ')}${unapproved.length > 3 ? ` and ${unapproved.length - 3} more` : ''}`,
+    );
   }
 }

@@ -140,6 +140,14 @@ export interface TeamFacts {
   reason?: string;
 }
 
+export interface CodeownersFacts {
+  /** Where it was read (`.github/CODEOWNERS`, …), or null when the base has none. */
+  path: string | null;
+  blobSha: string | null;
+  /** Owners (`user`, `org/team`, or an e-mail) of every touched file under a codeowners rule. */
+  owners: Record<string, string[]>;
+}
+
 export interface EnvironmentFacts {
   name: string;
   runId: number;
@@ -182,6 +190,8 @@ export interface ChangeEvidence {
   /** Later force-pushes on the target branch that rewrote past `commit`. */
   laterForcePushes: ActivityFacts[];
   teams: Record<string, TeamFacts>;
+  /** CODEOWNERS at the policy ref, for path rules with `codeowners: true` (null when none applies). */
+  codeowners: CodeownersFacts | null;
   environment: EnvironmentFacts | null;
   retroReviews: RetroReviewFacts[];
   /** Every check we could not make, with the reason (`not verified: …`). */

@@ -25,7 +25,12 @@ protected_branches: ['release/*']
 `);
     expect(p.approvals).toEqual({ required: 1, allowBaseUpdateAfterApproval: true });
     expect(p.checks).toEqual([{ name: 'build' }, { name: 'test', app: 'github-actions' }]);
-    expect(p.pathRules[0]).toMatchObject({ approvals: 1, teams: ['policy-owners'], users: [] });
+    expect(p.pathRules[0]).toMatchObject({
+      approvals: 1,
+      teams: ['policy-owners'],
+      users: [],
+      codeowners: false,
+    });
     expect(p.emergency).toEqual({
       label: 'emergency',
       reasonField: 'Emergency-Reason',
@@ -60,7 +65,7 @@ colour: blue
       'checks[0].name: must be a non-empty string',
       'checks[1]: must be a check name or {name, app}',
       'paths[0].paths: must list at least one glob',
-      'paths[0]: must name at least one team or user',
+      'paths[0]: must name at least one team or user, or set codeowners: true',
       'paths[0].approvals: must be a whole number >= 1',
       'emergency.label: must be a non-empty string',
       'emergency.retro_review.within: cannot read duration "soon" (e.g. "48h")',

@@ -26,6 +26,8 @@ export interface PathRule {
   /** Organisation team slugs (`policy-owners`, or `org/policy-owners`). */
   teams: string[];
   users: string[];
+  /** Also require, for every touched file, an approval from its CODEOWNERS owners (read from the base). */
+  codeowners: boolean;
 }
 
 export interface EnvironmentRule {
@@ -182,15 +184,18 @@ function parsePathRules(v: unknown, p: Problems): PathRule[] {
   return v.flatMap((r, i): PathRule[] => {
     const path = `paths[${i}]`;
     if (!isObj(r)) return p.none(path, 'must be a mapping');
-    p.unknownKeys(r, ['paths', 'approvals', 'teams', 'users'], path);
+    p.unknownKeys(r, ['paths', 'approvals', 'teams', 'users', 'codeowners'], path);
     const paths = strList(r.paths, `${path}.paths`, p, true);
     if (r.paths === undefined || (Array.isArray(r.paths) && r.paths.length === 0)) {
       p.add(`${path}.paths`, 'must list at least one glob');
     }
     const teams = strList(r.teams, `${path}.teams`, p);
     const users = strList(r.users, `${path}.users`, p);
-    if (teams.length === 0 && users.length === 0) p.add(path, 'must name at least one team or user');
-    return [{ paths, approvals: count(r.approvals, `${path}.approvals`, p, 1, 1), teams, users }];
+    const codeowners = bool(r.codeowners, `${path}.codeowners`, p, false);
+    if (teams.length === 0 && users.length === 0 && !codeowners) {
+      p.add(path, 'must name at least one team or user, or set codeowners: true');
+    }
+    return [{ paths, approvals: count(r.approvals, `${path}.approvals`, p, 1, 1), teams, users, codeowners }];
   });
 }
 
