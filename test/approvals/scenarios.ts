@@ -1,6 +1,7 @@
 // The change-control stories `clawback approve check` must get right (issue 5). Each becomes
 // test/approvals/scenarios/<name>.json through scenario-builder.ts; scenario-files.test.ts keeps
-// the committed files identical to this source (CLAWBACK_WRITE_SCENARIOS=1 rewrites them).
+// the committed files identical to this source (CLAWBACK_WRITE_SCENARIOS=1 rewrites them; then
+// run `npx biome format --write test/approvals/scenarios`).
 import { build, DEFAULT_POLICY, type ScenarioSpec, T } from './scenario-builder.js';
 
 const approved = (findings: string[] = []) => ({ status: 'approved', failedRules: [], findings });
