@@ -121,7 +121,8 @@ describe('releases through the repository and the device client', () => {
     const served = `/targets/${hashedTargetPath(r.targetPath, r.sha256)}`;
     const original = await readFile(join(h.repo, 'targets', hashedTargetPath(r.targetPath, r.sha256)));
     const sameLength = Buffer.from(original);
-    sameLength[sameLength.length - 1] ^= 0xff;
+    const last = sameLength.length - 1;
+    sameLength[last] = (sameLength[last] ?? 0) ^ 0xff;
     h.server.override(served, sameLength);
     expect(await rejects(device.downloadTarget(r.targetPath, join(h.dir, 'dl', 'x1')))).toBe(
       'TUF_TARGET_MISMATCH',
