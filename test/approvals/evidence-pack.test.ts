@@ -23,8 +23,14 @@ import {
   signDsse,
   signerFromKeyPair,
 } from '@clawback/core';
-import { addRelease, initRepo } from '@clawback/sign';
-import { fakeGitHubFetch, type GitHubExchange, loadGitHubScenario, tufCeremony } from '@clawback/testing';
+import { addRelease, createProvenance, initRepo } from '@clawback/sign';
+import {
+  fakeGitHubFetch,
+  type GitHubExchange,
+  githubActionsEnv,
+  loadGitHubScenario,
+  tufCeremony,
+} from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha } from './scenario-builder.js';
 
@@ -81,9 +87,18 @@ beforeAll(async () => {
     now: t0,
     verifyBundle: artifactVerifier,
   });
+  // 1.5.0 carries SLSA provenance naming its source commit (the policy PR's merge), so the pack
+  // collects its evidence from GitHub and signs a record over the commit and the bundle.
+  const b150 = await artifact('1.5.0');
+  const prov = await createProvenance({
+    bundlePath: b150,
+    signers: [signerFromKeyPair(key)],
+    env: githubActionsEnv({ GITHUB_SHA: sha('policy-path-needs-owner:merge') }),
+  });
   await addRelease({
     repo,
-    bundle: await artifact('1.5.0'),
+    bundle: b150,
+    provenance: prov.provenancePath,
     channel: 'stable',
     now: t0,
     verifyBundle: artifactVerifier,
@@ -171,8 +186,13 @@ describe('evidence pack', () => {
       recordSource: 'records-dir',
       pullRequest: { number: 42 },
     });
-    expect(byId[`release:${AGENT}@1.5.0`]?.exception).toMatch(/no change record/);
+    expect(byId[`release:${AGENT}@1.5.0`]).toMatchObject({
+      status: 'approved',
+      recordSource: 'collected',
+      commit: sha('policy-path-needs-owner:merge'),
+    });
     expect(byId[`release:${AGENT}@1.4.1`]).toMatchObject({ rollback: true, status: 'exception' });
+    expect(byId[`release:${AGENT}@1.4.1`]?.exception).toMatch(/no change record and no provenance/);
     expect(byId[`policy:${sha('policy-path-needs-owner:merge').slice(0, 12)}`]).toMatchObject({
       status: 'approved',
       recordSource: 'collected',
@@ -182,8 +202,8 @@ describe('evidence pack', () => {
       changes: 4,
       releases: 3,
       policyChanges: 1,
-      approved: 2,
-      exceptions: 2,
+      approved: 3,
+      exceptions: 1,
       rollbacks: 2,
       auditLogs: 1,
       auditLogsVerified: 1,
@@ -197,7 +217,7 @@ describe('evidence pack', () => {
   it('verifies offline with the pinned key, and warns when the key is not pinned', async () => {
     const pinned = await verifyEvidencePack(pack, { trustedKeys: [key.publicKey] });
     expect(pinned.problems).toEqual([]);
-    expect(pinned).toMatchObject({ ok: true, signerPinned: true, changes: 4, exceptions: 2 });
+    expect(pinned).toMatchObject({ ok: true, signerPinned: true, changes: 4, exceptions: 1 });
     const unpinned = await verifyEvidencePack(pack);
     expect(unpinned.ok).toBe(true);
     expect(unpinned.warnings.join()).toMatch(/not pinned/);
@@ -256,7 +276,7 @@ async function resign(d: string, signer: KeyPair): Promise<void> {
 describe('evidence verify names each kind of tampering', () => {
   it('evidence.json edited', async () => {
     const codes = await tampered('evidence', (d) =>
-      edit(join(d, 'evidence.json'), (t) => t.replace('"exceptions": 2', '"exceptions": 0')),
+      edit(join(d, 'evidence.json'), (t) => t.replace('"exceptions": 1', '"exceptions": 0')),
     );
     expect(codes).toEqual(['FILE_MODIFIED', 'SUMMARY_MISMATCH', 'INDEX_MISMATCH']);
   });
