@@ -262,7 +262,7 @@ function reportVerification(
       .join('\n'),
   );
   if (error !== undefined) throw error;
-  ctx.print(`verified ${path} (sha256 ${report.bundleSha256})`);
+  ctx.print(`verified ${path}${report.bundleSha256 ? ` (sha256 ${report.bundleSha256})` : ''}`);
   return ExitCode.OK;
 }
 

@@ -38,6 +38,11 @@ export interface VerifyBundleFileOptions {
   expectedIssuer?: string;
   now: Date;
   limits?: Partial<ReadLimits>;
+  /**
+   * Report `bundleSha256` even when no provenance is checked. It is always computed when
+   * provenance or a Sigstore bundle is given (their subject); otherwise skipping it saves a hash pass.
+   */
+  digest?: boolean;
 }
 
 export interface BundleVerificationReport {
@@ -76,9 +81,10 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
 
   const checks: Check[] = [];
   // The whole-file digest (provenance subject) is computed on a worker while this thread streams the tar.
-  const pool = new HashPool(1);
-  const whole = pool.hash(options.bundlePath);
-  whole.catch(() => undefined);
+  const wantDigest = options.digest === true || provenanceJson !== undefined || sigstoreJson !== undefined;
+  const pool = wantDigest ? new HashPool(1) : undefined;
+  const whole = pool?.hash(options.bundlePath);
+  whole?.catch(() => undefined);
   try {
     const manifest = await checkManifestAndContents(checks, signatureJson, options);
     let digest: { sha256: string; size: number } | undefined;
@@ -105,7 +111,7 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
       ...(digest ? { bundleSha256: digest.sha256, bundleSize: digest.size } : {}),
     };
   } finally {
-    await pool.close();
+    await pool?.close();
   }
 }
 
