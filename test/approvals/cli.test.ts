@@ -14,7 +14,12 @@ import {
   type Program,
   runProgram,
 } from '@clawback/core';
-import { fakeGitHubFetch, type GitHubExchange, loadGitHubScenario } from '@clawback/testing';
+import {
+  fakeGitHubFetch,
+  type GitHubExchange,
+  loadGitHubScenario,
+  serveGitHubScenario,
+} from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApproveCommands } from '../../packages/cli/src/commands/approve.js';
 
@@ -197,5 +202,60 @@ describe('built binary', () => {
     ]).catch((e: { code: number; stdout: string }) => e);
     expect((r as { code?: number }).code).toBe(1);
     expect(JSON.parse((r as { stdout: string }).stdout).problems[0].code).toBe('MANIFEST_INVALID');
+  });
+});
+
+describe('built binary against a loopback GitHub', () => {
+  const exec = promisify(execFile);
+  const bin = join(root, 'packages/cli/dist/bin.js');
+
+  it.each([
+    ['approved-on-head', 0, 'approved'],
+    ['check-on-wrong-sha', 1, 'rejected'],
+  ] as const)('%s: exit %i, --json status %s, record written and verifiable', async (name, code, status) => {
+    const s = loadGitHubScenario(name);
+    const server = await serveGitHubScenario(s.exchanges);
+    try {
+      const out = join(dir, `${name}.record.json`);
+      const r = await exec(
+        process.execPath,
+        [
+          bin,
+          'approve',
+          'check',
+          '--repo',
+          'acme/agents',
+          '--commit',
+          s.input.commit,
+          '--key',
+          join(dir, 'release.key'),
+          '--out',
+          out,
+          '--json',
+        ],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            GITHUB_TOKEN: 'ghs_loopback0123456789abcdef',
+            GITHUB_API_URL: server.url,
+            CLAWBACK_QUIET: '1',
+          },
+        },
+      ).then(
+        (x) => ({ code: 0, stdout: x.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+      );
+      expect(server.unmatched).toEqual([]);
+      expect(r.code).toBe(code);
+      expect(JSON.parse(r.stdout).status).toBe(status);
+      const v = verifyChangeRecord(JSON.parse(await readFile(out, 'utf8')), {
+        trustedKeys: [pair.publicKey],
+        requireApproved: false,
+      });
+      expect(v.predicate.evidence.apiBase).toBe(server.url);
+      expect(v.predicate.decision.status).toBe(status);
+    } finally {
+      await server.close();
+    }
   });
 });
