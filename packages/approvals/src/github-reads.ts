@@ -86,11 +86,13 @@ export async function listChecks(gh: GitHubClient, r: RepoRef, sha: string): Pro
 }
 
 export async function listCheckRuns(gh: GitHubClient, r: RepoRef, sha: string): Promise<CheckFacts[]> {
+  // `latest`: the most recent run of each check, which is what branch protection enforces, so an
+  // old pass cannot stand in for a failing re-run.
   try {
     const runs = await gh.paginate(gh.rest.checks.listForRef, {
       ...r,
       ref: sha,
-      filter: 'all',
+      filter: 'latest',
       per_page: 100,
     });
     return runs.map((c) => ({
