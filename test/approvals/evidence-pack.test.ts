@@ -223,6 +223,28 @@ describe('evidence pack', () => {
     expect(unpinned.warnings.join()).toMatch(/not pinned/);
   });
 
+  it('leaves nothing behind when packing fails midway', async () => {
+    const out = join(dir, 'failed-pack');
+    const gh = fakeGitHubFetch([
+      { method: 'GET', path: '/repos/acme/agents', status: 500, response: { message: 'Server Error' } },
+    ]);
+    await expect(
+      buildEvidencePack({
+        client: createGitHubClient({ token: 'x', fetch: gh.fetch, retries: 0 }),
+        owner: 'acme',
+        repo: 'agents',
+        since,
+        until,
+        outDir: out,
+        tufRepoDir: join(dir, 'repo'),
+        signer: signerFromKeyPair(key),
+        now: new Date(),
+        apiBase: 'https://api.github.com',
+      }),
+    ).rejects.toMatchObject({ code: 'GITHUB_REQUEST_FAILED' });
+    expect((await readdir(dir)).filter((n) => n.includes('failed-pack'))).toEqual([]);
+  });
+
   it('refuses to overwrite an existing pack', async () => {
     await expect(
       buildEvidencePack({

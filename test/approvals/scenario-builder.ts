@@ -108,6 +108,8 @@ export interface ScenarioSpec {
   teams?: Record<string, string[]>;
   /** Change policy text on the base (default DEFAULT_POLICY). */
   policy?: string;
+  /** The PR comes from a fork (its pushes are not in this repository's activity). */
+  fork?: boolean;
   /** `.github/CODEOWNERS` on the base. */
   codeowners?: string;
   now?: string;
@@ -321,9 +323,9 @@ class ScenarioBuild {
     const head = {
       ref: HEAD_REF,
       sha: this.head,
-      label: `${OWNER}:${HEAD_REF}`,
+      label: `${s.fork ? this.author : OWNER}:${HEAD_REF}`,
       user: user(this.author),
-      repo: { full_name: `${OWNER}/${REPO}`, name: REPO },
+      repo: { full_name: s.fork ? `${this.author}/${REPO}` : `${OWNER}/${REPO}`, name: REPO },
     };
     const common = {
       number: PR_NUMBER,
@@ -384,7 +386,8 @@ class ScenarioBuild {
       }),
     );
     this.x.push(...page(`${R}/pulls/${PR_NUMBER}/reviews`, reviews, s.reviewPageSize));
-    // Who pushed the head: the head branch's activity.
+    // Who pushed the head: the head branch's activity (a fork's branch is not visible here).
+    if (s.fork) return;
     this.get(`${R}/activity?ref=refs/heads/${HEAD_REF}`, [
       sampleComponent('activity', {
         id: 2,

@@ -280,6 +280,13 @@ const SPECS: ScenarioSpec[] = [
     expect: rejected(['path-approval-missing']),
   },
   {
+    name: 'fork-pull-request',
+    description:
+      "The PR comes from alice's fork: who pushed the head cannot be read, so the record says so and falls back to the head committer.",
+    fork: true,
+    expect: approved(['not-verified']),
+  },
+  {
     name: 'unprotected-branches',
     description: 'main has no protection or ruleset, and release/2.x is unprotected.',
     protection: 'not-protected',
