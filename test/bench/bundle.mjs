@@ -106,6 +106,21 @@ function makePayload(dir, mib) {
   return paths;
 }
 
+/** A simulated GitHub Actions run, so `clawback provenance` has its inputs. */
+const GITHUB_ENV = {
+  GITHUB_SERVER_URL: 'https://github.com',
+  GITHUB_REPOSITORY: 'acme/agents',
+  GITHUB_REPOSITORY_ID: '1',
+  GITHUB_REPOSITORY_OWNER_ID: '2',
+  GITHUB_WORKFLOW_REF: 'acme/agents/.github/workflows/release.yml@refs/tags/v1.0.0',
+  GITHUB_REF: 'refs/tags/v1.0.0',
+  GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+  GITHUB_EVENT_NAME: 'push',
+  GITHUB_RUN_ID: '1',
+  GITHUB_RUN_ATTEMPT: '1',
+  RUNNER_ENVIRONMENT: 'github-hosted',
+};
+
 const AGENT_YAML = `name: com.example.bench
 version: 1.0.0
 entrypoint: bin/agent
@@ -122,7 +137,7 @@ function runSize(root, mib) {
   const files = makePayload(payload, mib);
   writeFileSync(join(work, 'agent.yaml'), AGENT_YAML);
   const bundle = join(work, 'agent.bundle');
-  const cb = (...a) => measure(process.execPath, [BIN, ...a]);
+  const cb = (...a) => measure(process.execPath, [BIN, ...a], GITHUB_ENV);
   cb('keys', 'generate', '--out', join(work, 'keys'), '--name', 'release');
   const key = join(work, 'keys', 'release.key');
   const pub = join(work, 'keys', 'release.pub');
@@ -131,12 +146,32 @@ function runSize(root, mib) {
     rmSync(`${bundle}.sig.json`, { force: true });
   };
   const results = {};
-  results['clawback build+sign'] = bench(rmBundle, () => {
+  // One process: `bundle build --key` builds and signs, as the release workflow runs it.
+  results['clawback build+sign'] = bench(rmBundle, () =>
+    cb('bundle', 'build', payload, '--manifest', join(work, 'agent.yaml'), '--out', bundle, '--key', key),
+  );
+  // Two processes, as separate key holders sign: `bundle build`, then `bundle sign`.
+  results['clawback build, then sign'] = bench(rmBundle, () => {
     const b = cb('bundle', 'build', payload, '--manifest', join(work, 'agent.yaml'), '--out', bundle);
     const s = cb('bundle', 'sign', bundle, '--key', key);
     return { secs: b.secs + s.secs, rssKiB: Math.max(b.rssKiB, s.rssKiB) };
   });
   results['clawback verify'] = bench(undefined, () => cb('bundle', 'verify', bundle, '--trusted-key', pub));
+  const prov = join(work, 'prov.json');
+  cb('provenance', bundle, '--key', key, '--out', prov);
+  results['clawback verify +provenance'] = bench(undefined, () =>
+    cb(
+      'bundle',
+      'verify',
+      bundle,
+      '--trusted-key',
+      pub,
+      '--provenance',
+      prov,
+      '--expect-repo',
+      'acme/agents',
+    ),
+  );
   results['clawback --version (startup)'] = bench(undefined, () => cb('--version'));
   const tarOut = join(work, 'plain.tar');
   results['tar cf'] = bench(
@@ -212,7 +247,7 @@ try {
   }
   const [lo, hi] = [SIZES_MIB[0], SIZES_MIB.at(-1)];
   if (lo !== hi) {
-    for (const name of ['clawback build+sign', 'clawback verify']) {
+    for (const name of ['clawback build+sign', 'clawback verify', 'clawback verify +provenance']) {
       const growth = all[hi][name].rssMiB - all[lo][name].rssMiB;
       console.log(
         `peak RSS growth ${name} ${lo}->${hi} MiB: ${growth.toFixed(1)} MiB (goal < 10; peak goal <= 96 MiB)`,

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ClawbackError, CoreErrors, createSha256, fsyncDir, READ_BLOCK_SIZE } from '@clawback/core';
 import { BundleErrors } from './errors.js';
 import { hashFiles } from './hash-pool.js';
@@ -98,14 +96,13 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuildBun
   await mkdir(dirname(out), { recursive: true });
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const source = Readable.from(tarChunks(manifestBytes, scanned, entries, mtime), { objectMode: false });
-    await pipeline(
-      source,
-      createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: READ_BLOCK_SIZE }),
-    );
-    const fh = await open(tmp, 'r');
-    await fh.sync();
-    await fh.close();
+    const outFh = await open(tmp, 'wx', 0o644);
+    try {
+      await writeTar(outFh, manifestBytes, scanned, entries, mtime);
+      await outFh.sync();
+    } finally {
+      await outFh.close();
+    }
     if (!options.overwrite && (await exists(out))) {
       throw new ClawbackError(BundleErrors.BUILD_OUTPUT_EXISTS, `${out} already exists`);
     }
@@ -157,55 +154,72 @@ export function assembleManifest(spec: AgentSpec, files: FileEntry[]): Manifest 
   return validateManifest(manifest, { source: 'bundle manifest' });
 }
 
-async function* tarChunks(
+/**
+ * Write the tar: manifest member, then every entry in order. File data moves through
+ * one reused 1 MiB buffer (read, hash, write), so memory is flat and nothing is
+ * allocated per block.
+ */
+async function writeTar(
+  out: FileHandle,
   manifestBytes: Uint8Array,
   scanned: readonly ScannedEntry[],
   entries: readonly FileEntry[],
   mtime: Date,
-): AsyncGenerator<Buffer> {
-  yield encodeHeader({
-    path: MANIFEST_PATH,
-    type: 'File',
-    mode: 0o644,
-    size: manifestBytes.byteLength,
-    mtime,
-  });
-  yield Buffer.from(manifestBytes);
-  yield padding(manifestBytes.byteLength);
+): Promise<void> {
+  const write = async (b: Uint8Array) => {
+    for (let off = 0; off < b.byteLength; ) off += (await out.write(b, off, b.byteLength - off)).bytesWritten;
+  };
+  const size = manifestBytes.byteLength;
+  await write(encodeHeader({ path: MANIFEST_PATH, type: 'File', mode: 0o644, size, mtime }));
+  await write(manifestBytes);
+  await write(padding(size));
+  const block = Buffer.allocUnsafe(READ_BLOCK_SIZE);
   for (const [i, e] of scanned.entries()) {
     const m = entries[i];
     if (e.type === 'directory') {
-      yield encodeHeader({ path: e.path, type: 'Directory', mode: 0o755, size: 0, mtime });
+      await write(encodeHeader({ path: e.path, type: 'Directory', mode: 0o755, size: 0, mtime }));
     } else if (e.type === 'symlink') {
-      yield encodeHeader({
+      const link = {
         path: e.path,
         type: 'SymbolicLink',
         mode: 0o777,
         size: 0,
         mtime,
         linkpath: e.target,
-      });
+      } as const;
+      await write(encodeHeader(link));
     } else if (m?.type === 'file') {
-      yield encodeHeader({ path: e.path, type: 'File', mode: m.mode, size: m.size, mtime });
-      const digest = createSha256();
-      // O_NOFOLLOW: a file swapped for a symlink after the scan is refused, never followed.
-      const fh = await open(e.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        for await (const chunk of fh.createReadStream({
-          highWaterMark: READ_BLOCK_SIZE,
-        }) as AsyncIterable<Buffer>) {
-          if (digest.size + chunk.byteLength > m.size) throw changed(e.path);
-          digest.update(chunk);
-          yield chunk;
-        }
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
-      if (digest.size !== m.size || digest.hex() !== m.sha256) throw changed(e.path);
-      yield padding(m.size);
+      await write(encodeHeader({ path: e.path, type: 'File', mode: m.mode, size: m.size, mtime }));
+      await copyFile(e.abs, m, block, write);
+      await write(padding(m.size));
     }
   }
-  yield END_OF_ARCHIVE;
+  await write(END_OF_ARCHIVE);
+}
+
+/** Copy one payload file into the tar, hashing it again: a file changed since pass 1 fails the build. */
+async function copyFile(
+  abs: string,
+  m: Extract<FileEntry, { type: 'file' }>,
+  block: Buffer,
+  write: (b: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const digest = createSha256();
+  // O_NOFOLLOW: a file swapped for a symlink after the scan is refused, never followed.
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(block, 0, block.byteLength, null);
+      if (bytesRead === 0) break;
+      if (digest.size + bytesRead > m.size) throw changed(m.path);
+      const chunk = block.subarray(0, bytesRead);
+      digest.update(chunk);
+      await write(chunk);
+    }
+  } finally {
+    await fh.close();
+  }
+  if (digest.size !== m.size || digest.hex() !== m.sha256) throw changed(m.path);
 }
 
 function changed(path: string): ClawbackError {

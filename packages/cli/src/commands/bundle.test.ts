@@ -112,6 +112,41 @@ describe('clawback bundle build/sign/inspect/verify', () => {
     expect(human.stderr).toContain('error[BUNDLE_DIGEST_MISMATCH]');
   });
 
+  it('builds and signs in one step with --key; a bad key writes nothing', async () => {
+    const dir = await writeSampleAgentDir(join(tmp, 'app'));
+    await writeFile(join(tmp, 'agent.yaml'), SAMPLE_AGENT_YAML);
+    await run(['keys', 'generate', '--out', join(tmp, 'keys'), '--name', 'r1']);
+    const out = join(tmp, 'one.bundle');
+    const bad = await run([
+      'bundle',
+      'build',
+      dir,
+      '--manifest',
+      join(tmp, 'agent.yaml'),
+      '--out',
+      out,
+      '--key',
+      join(tmp, 'keys', 'r1.pub'),
+    ]);
+    expect(bad.code).toBe(3);
+    await expect(stat(out)).rejects.toThrow();
+    const ok = await run([
+      'bundle',
+      'build',
+      dir,
+      '--manifest',
+      join(tmp, 'agent.yaml'),
+      '--out',
+      out,
+      '--key',
+      join(tmp, 'keys', 'r1.key'),
+      '--json',
+    ]);
+    expect(ok.json().signature).toBe(`${out}.sig.json`);
+    const v = await run(['bundle', 'verify', out, '--trusted-key', join(tmp, 'keys', 'r1.pub'), '--json']);
+    expect(v.code).toBe(0);
+  });
+
   it('reports agent.yaml problems with their paths and exit 3', async () => {
     const dir = await writeSampleAgentDir(join(tmp, 'app'));
     await writeFile(

@@ -39,6 +39,12 @@ const build: CommandSpec = {
     },
     out: { type: 'string', valueName: 'FILE', description: 'bundle file to write' },
     overwrite: { type: 'boolean', description: 'replace FILE if it exists' },
+    key: {
+      type: 'string',
+      multiple: true,
+      valueName: 'KEY',
+      description: 'also sign the new manifest (writes FILE.sig.json, replacing an old one)',
+    },
   },
   exitCodes: [
     { code: ExitCode.INPUT, meaning: 'agent.yaml invalid (every field listed) or DIR holds refused entries' },
@@ -54,6 +60,9 @@ const build: CommandSpec = {
     const spec = parseAgentYaml(await readTextChecked(manifestPath, 'agent.yaml'), manifestPath);
     const source = spec.source ?? sourceFromEnv(ctx.env);
     const epoch = parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH);
+    // Keys are loaded before building, so a bad key changes nothing on disk.
+    const signers = [];
+    for (const ref of ctx.strings('key')) signers.push(await loadSigner(ref, ctx.env));
     const r = await buildBundle({
       dir,
       spec: source ? { ...spec, source } : spec,
@@ -63,9 +72,23 @@ const build: CommandSpec = {
       onProgress: (m) => ctx.progress(m),
     });
     const files = r.manifest.files.filter((f) => f.type === 'file').length;
+    let signature: string | undefined;
+    if (signers.length > 0) {
+      const { signBuiltManifest } = await signPkg();
+      signature = (await signBuiltManifest({ bundlePath: r.path, manifestBytes: r.manifestBytes, signers }))
+        .signaturePath;
+    }
     ctx.result(
-      { ok: true, path: r.path, size: r.size, name: r.manifest.name, version: r.manifest.version, files },
-      `built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${files} file(s), ${r.size} bytes`,
+      {
+        ok: true,
+        path: r.path,
+        size: r.size,
+        name: r.manifest.name,
+        version: r.manifest.version,
+        files,
+        signature,
+      },
+      `built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${files} file(s), ${r.size} bytes${signature ? `; signed: ${signature}` : ''}`,
     );
     return ExitCode.OK;
   },

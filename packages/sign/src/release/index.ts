@@ -16,6 +16,7 @@ export {
   type SignBundleOptions,
   type SignBundleResult,
   signaturePathFor,
+  signBuiltManifest,
   signBundleFile,
 } from './sign-bundle.js';
 export {

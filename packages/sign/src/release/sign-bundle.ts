@@ -72,3 +72,19 @@ async function fileExists(path: string): Promise<boolean> {
     throw err;
   }
 }
+
+/**
+ * Sign freshly built manifest bytes (`clawback bundle build --key`): a new envelope
+ * replaces any signature file left from an earlier build of the same path.
+ */
+export async function signBuiltManifest(options: {
+  bundlePath: string;
+  manifestBytes: Uint8Array;
+  signers: readonly Signer[];
+  signaturePath?: string;
+}): Promise<{ signaturePath: string; envelope: DsseEnvelope }> {
+  const signaturePath = options.signaturePath ?? signaturePathFor(options.bundlePath);
+  const envelope = await signDsse(MANIFEST_PAYLOAD_TYPE, options.manifestBytes, options.signers);
+  await writeJsonAtomic(signaturePath, envelope);
+  return { signaturePath, envelope };
+}
