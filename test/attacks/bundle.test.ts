@@ -237,7 +237,8 @@ describe('tampering with a really signed bundle', () => {
     const { prov, verify } = await fixture();
     const env = JSON.parse(await readFile(prov.provenancePath, 'utf8'));
     const payload = Buffer.from(env.payload, 'base64');
-    payload[payload.indexOf(Buffer.from('acme')) + 1] ^= 0x02;
+    const at = payload.indexOf(Buffer.from('acme')) + 1;
+    payload[at] = (payload[at] ?? 0) ^ 0x02;
     env.payload = payload.toString('base64');
     await writeFile(prov.provenancePath, JSON.stringify(env));
     expect(failedCodes(await verify())).toEqual(['provenance-signature:SIGNATURE_INVALID']);
