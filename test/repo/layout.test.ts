@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function tracked(): string[] {
-  return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+  return execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter(Boolean);
 }
@@ -45,7 +48,9 @@ describe('repository layout', () => {
   it('has no focused or skipped tests', () => {
     const offenders = tracked().filter((f) => {
       if (!/\.test\.(ts|mjs|js)$/.test(f) || f === 'test/repo/layout.test.ts') return false;
-      return /\b(it|test|describe)\.(only|skip)\(|\bx(it|describe)\(/.test(readFileSync(`${root}${f}`, 'utf8'));
+      return /\b(it|test|describe)\.(only|skip)\(|\bx(it|describe)\(/.test(
+        readFileSync(`${root}${f}`, 'utf8'),
+      );
     });
     expect(offenders).toEqual([]);
   });
