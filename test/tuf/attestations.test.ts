@@ -101,6 +101,13 @@ describe('attestation and trust-root targets', () => {
   });
 
   it('serves the same repository flat, as a GitHub Release does', async () => {
+    await addRelease({
+      repo: h.repo,
+      bundle: await h.artifact(AGENT, '3.0.0'),
+      channel: 'edge',
+      now: h.t0,
+      verifyBundle: h.verifier,
+    });
     const flat = join(h.dir, 'flat');
     await mkdir(flat, { recursive: true });
     const copyFlat = async (dir: string): Promise<void> => {
@@ -120,7 +127,7 @@ describe('attestation and trust-root targets', () => {
         flatTargets: true,
       });
       await device.refresh();
-      const [release] = await device.listReleases(AGENT);
+      const release = (await device.listReleases(AGENT)).find((r) => r.version === '3.0.0');
       expect(release).toBeDefined();
       const dest = join(h.dir, 'dl', 'flat.clawback');
       await device.downloadTarget(release?.targetPath as string, dest);

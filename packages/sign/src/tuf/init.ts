@@ -16,6 +16,7 @@ import {
 } from './metadata.js';
 import {
   appendAudit,
+  auditSigner,
   type CommitBase,
   commit,
   metadataDir,
@@ -115,7 +116,7 @@ export async function initRepo(options: InitRepoOptions): Promise<InitRepoResult
     const def = root.roles[role] as Role;
     roles[role] = { keyids: def.keyIDs, threshold: def.threshold, expires: config[role].expires };
   }
-  await appendAudit(out, options.now, 'tuf.repo.init', { rootVersion: 1, roles });
+  await appendAudit(out, options.now, 'tuf.repo.init', { rootVersion: 1, roles }, auditSigner(rootMd, ring));
   return { repo: out, rootVersion: 1, roles };
 }
 

@@ -7,6 +7,7 @@ import { Keyring } from './keyring.js';
 import { expiryFrom, SPEC_VERSION } from './metadata.js';
 import {
   appendAudit,
+  auditSigner,
   commit,
   loadRepo,
   type RepoState,
@@ -86,11 +87,17 @@ export async function refreshRepo(options: RefreshOptions): Promise<RefreshResul
       if (newTargets) resigned.push('targets');
       if (snapshotDue) resigned.push('snapshot');
       resigned.push('timestamp');
-      await appendAudit(state.dir, now, 'tuf.repo.refresh', {
-        resigned,
-        timestampVersion: state.timestamp.signed.version,
-        snapshotVersion: state.snapshot.signed.version,
-      });
+      await appendAudit(
+        state.dir,
+        now,
+        'tuf.repo.refresh',
+        {
+          resigned,
+          timestampVersion: state.timestamp.signed.version,
+          snapshotVersion: state.snapshot.signed.version,
+        },
+        auditSigner(state.root, ring),
+      );
     }
     if (due(state, 'root', now)) {
       problems.push(

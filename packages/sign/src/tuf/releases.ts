@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { ClawbackError, isoSeconds } from '@clawback/core';
 import semver from 'semver';
 import { TufRepoErrors } from './errors.js';
-import { appendAudit, commit, loadRepo, type RepoState, withRepoLock } from './repository.js';
+import { appendAudit, auditSigner, commit, loadRepo, type RepoState, withRepoLock } from './repository.js';
 import { type Revocation, readRevocations, releaseDir } from './revocations.js';
 import {
   filesOf,
@@ -108,14 +108,20 @@ export async function addRelease(options: AddReleaseOptions): Promise<ReleaseSum
       ring,
       options.now,
     );
-    await appendAudit(state.dir, options.now, downgrade ? 'tuf.release.downgrade' : 'tuf.release.add', {
-      name: info.name,
-      version: info.version,
-      channel: options.channel,
-      sha256: bundle.sha256,
-      bundle: basename(options.bundle),
-      ...(downgrade ? { reason: downgrade.reason, newest } : {}),
-    });
+    await appendAudit(
+      state.dir,
+      options.now,
+      downgrade ? 'tuf.release.downgrade' : 'tuf.release.add',
+      {
+        name: info.name,
+        version: info.version,
+        channel: options.channel,
+        sha256: bundle.sha256,
+        bundle: basename(options.bundle),
+        ...(downgrade ? { reason: downgrade.reason, newest } : {}),
+      },
+      auditSigner(state.root, ring),
+    );
     return {
       name: info.name,
       version: info.version,

@@ -174,14 +174,28 @@ export function withRepoLock<T>(repo: string, fn: () => Promise<T>): Promise<T> 
   return withLock(join(resolve(repo), '.clawback-repo.lock'), fn, { waitMs: 30_000 });
 }
 
+/**
+ * Append to the repository audit log. With a signer (the online timestamp key, when present)
+ * the log's head is anchored by a signed checkpoint, so truncation is detected
+ * (`clawback audit verify REPO/audit/audit.log --trusted-key <online key>.pub`).
+ */
 export async function appendAudit(
   repo: string,
   now: Date,
   kind: string,
   data: Record<string, unknown>,
+  signer?: Signer,
 ): Promise<void> {
-  const log = await AuditLog.open(join(resolve(repo), 'audit', 'audit.log'), { now: () => now });
+  const log = await AuditLog.open(join(resolve(repo), 'audit', 'audit.log'), {
+    now: () => now,
+    ...(signer ? { signer } : {}),
+  });
   await log.append(kind, data, { actor: 'clawback-repo' });
+}
+
+/** The key that signs audit checkpoints: the first available timestamp key of `root`. */
+export function auditSigner(root: Metadata<Root>, ring: Keyring): Signer | undefined {
+  return ring.pick(root.signed.roles.timestamp?.keyIDs ?? [])[0];
 }
 
 /** Signers for a role under a given root, or TUF_KEY_MISSING before anything is written. */

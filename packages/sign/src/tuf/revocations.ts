@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { ClawbackError, isoSeconds, readFileChecked, utf8 } from '@clawback/core';
 import type { TargetFile } from '@tufjs/models';
 import { TufRepoErrors } from './errors.js';
-import { appendAudit, commit, loadRepo, type RepoState, targetsDir, withRepoLock } from './repository.js';
+import {
+  appendAudit,
+  auditSigner,
+  commit,
+  loadRepo,
+  type RepoState,
+  targetsDir,
+  withRepoLock,
+} from './repository.js';
 import {
   filesOf,
   hashedTargetPath,
@@ -108,7 +116,13 @@ export async function revokeRelease(options: RevokeReleaseOptions): Promise<Revo
       ring,
       options.now,
     );
-    await appendAudit(state.dir, options.now, 'tuf.release.revoke', { ...revocation });
+    await appendAudit(
+      state.dir,
+      options.now,
+      'tuf.release.revoke',
+      { ...revocation },
+      auditSigner(state.root, ring),
+    );
     return revocation;
   });
 }

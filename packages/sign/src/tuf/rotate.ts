@@ -14,6 +14,7 @@ import { Keyring } from './keyring.js';
 import { expiryFrom, requireThreshold, SPEC_VERSION, signMetadata, tufKey } from './metadata.js';
 import {
   appendAudit,
+  auditSigner,
   commit,
   loadRepo,
   type RepoState,
@@ -100,7 +101,7 @@ export async function rotateKeys(options: RotateKeysOptions): Promise<RotateKeys
       removed: [...remove],
       resigned,
     };
-    await appendAudit(state.dir, options.now, 'tuf.keys.rotate', { ...result });
+    await appendAudit(state.dir, options.now, 'tuf.keys.rotate', { ...result }, auditSigner(rootMd, ring));
     return result;
   });
 }

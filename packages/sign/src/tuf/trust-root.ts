@@ -1,7 +1,7 @@
 /** The Sigstore trusted root as a TUF target (`repo trust-root`). */
 import { ClawbackError, readFileChecked } from '@clawback/core';
 import { TufRepoErrors } from './errors.js';
-import { appendAudit, commit, loadRepo, withRepoLock } from './repository.js';
+import { appendAudit, auditSigner, commit, loadRepo, withRepoLock } from './repository.js';
 import {
   filesOf,
   keyringFor,
@@ -55,10 +55,16 @@ export async function publishTrustRoot(
       ring,
       options.now,
     );
-    await appendAudit(state.dir, options.now, 'tuf.trust-root.publish', {
-      sha256: t.sha256,
-      ...(previous ? { replaces: previous } : {}),
-    });
+    await appendAudit(
+      state.dir,
+      options.now,
+      'tuf.trust-root.publish',
+      {
+        sha256: t.sha256,
+        ...(previous ? { replaces: previous } : {}),
+      },
+      auditSigner(state.root, ring),
+    );
     return { path: SIGSTORE_TRUSTED_ROOT_TARGET, sha256: t.sha256, length: t.target.length };
   });
 }
