@@ -120,10 +120,11 @@ export async function initRepo(options: InitRepoOptions): Promise<InitRepoResult
   return { repo: out, rootVersion: 1, roles };
 }
 
+/** True when `dir` exists as anything but an empty directory. */
 async function nonEmpty(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length > 0;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }

@@ -60,7 +60,12 @@ export class Keyring {
       }
       for (const name of names) {
         const path = join(sources.keysDir, name);
-        const text = await readFile(path, 'utf8');
+        const text = await readFile(path, 'utf8').catch((cause: unknown) => {
+          throw new ClawbackError(TufRepoErrors.TUF_KEY_MISSING, `cannot read private key ${path}`, {
+            cause,
+            hint: 'Check the file permissions (the key files should be readable by this user only).',
+          });
+        });
         ring.add(signerFromKeyPair(parsePrivateKey(text, path)));
       }
     }
