@@ -1,30 +1,23 @@
 /**
- * Resumable download of a TUF target over `got`. Bytes land in `<final>.part`; a rerun
- * (after a dropped connection or a crash) asks for the rest with an HTTP Range request.
- * TUF 5.7.3: the signed length is an upper bound enforced while streaming, and the signed
- * SHA-256 is checked before the file is renamed into place.
+ * Resumable download of a TUF target over `got`, as a byte stream the installer consumes
+ * directly (one pass: network → length guard → SHA-256 → slot). Every byte that arrives is
+ * also appended to `<part>` so a rerun after a dropped connection or a crash replays it and
+ * asks only for the rest with an HTTP Range request.
+ * TUF 5.7.3: the signed length is an upper bound enforced while streaming, and the stream
+ * ends only after the signed SHA-256 matched; a consumer sees the error otherwise.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ClawbackError,
-  createSha256,
-  fsyncDir,
-  hashFile,
-  READ_BLOCK_SIZE,
-  type StreamingDigest,
-} from '@clawback/core';
+import { ClawbackError, createSha256, fsyncDir, READ_BLOCK_SIZE } from '@clawback/core';
 import got, { calculateRetryDelay, RequestError, type RetryOptions } from 'got';
 import { UpdaterErrors } from './errors.js';
 
-export interface DownloadOptions {
+export interface TargetStreamOptions {
   url: string;
-  /** Where the verified file ends up; the partial file is `${dest}.part`. */
-  dest: string;
+  /** Resume file: bytes received so far (kept across runs, removed once verified). */
+  part: string;
   length: number;
   sha256: string;
   /** Attempts after the first (each resumes where the last stopped). */
@@ -32,16 +25,18 @@ export interface DownloadOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   onProgress?: (bytes: number, total: number) => void;
-  /** Test hook: called with the byte count after each chunk is written. */
+  /** Test hook: called with the byte count after each network chunk is recorded. */
   onChunk?: (bytes: number) => void;
 }
 
-export interface DownloadResult {
+export interface TargetStreamStats {
   bytes: number;
   resumedFrom: number;
   attempts: number;
 }
 
+// got's own retry policy decides which failures are worth another attempt and how long to wait;
+// the loop below only adds what got cannot do for a stream: resuming at the right byte.
 const RETRY_OPTIONS: RetryOptions = {
   limit: Number.POSITIVE_INFINITY,
   methods: ['GET'],
@@ -64,93 +59,160 @@ const RETRY_OPTIONS: RetryOptions = {
   calculateDelay: ({ computedValue }) => computedValue,
 };
 
-function diskError(err: unknown, path: string): ClawbackError | null {
+function noSpace(err: unknown, path: string): ClawbackError | null {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ClawbackError(UpdaterErrors.DISK_FULL, `no space left while writing ${path}`, {
-      cause: err,
-      hint: 'Free space on the device; the active slot is untouched and the next apply resumes.',
-    });
-  }
-  return null;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return null;
+  return new ClawbackError(UpdaterErrors.DISK_FULL, `no space left while writing ${path}`, {
+    cause: err,
+    hint: 'Free space on the device; the active slot is untouched and the next apply resumes.',
+  });
 }
 
-async function hashExisting(part: string, digest: StreamingDigest): Promise<number> {
-  try {
-    for await (const chunk of createReadStream(part, { highWaterMark: READ_BLOCK_SIZE })) {
-      digest.update(chunk as Buffer);
+class HttpStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+/**
+ * The target's bytes from byte 0, resuming as needed. `stats` is filled in as it goes.
+ * Throws TARGET_LENGTH_MISMATCH, TARGET_HASH_MISMATCH (refusals), DISK_FULL, or
+ * DOWNLOAD_FAILED (retries exhausted; the resume file is kept for the next run).
+ */
+export async function* streamTarget(
+  o: TargetStreamOptions,
+  stats: TargetStreamStats,
+): AsyncGenerator<Uint8Array> {
+  await mkdir(dirname(o.part), { recursive: true });
+  const digest = createSha256();
+  let offset = 0;
+  // Replay what an earlier run received. Never more than the signed length.
+  const existing = (await stat(o.part).catch(() => null))?.size ?? 0;
+  if (existing > o.length) await rm(o.part, { force: true });
+  else if (existing > 0) {
+    for await (const chunk of createReadStream(o.part, { highWaterMark: READ_BLOCK_SIZE })) {
+      const buf = chunk as Buffer;
+      digest.update(buf);
+      offset += buf.byteLength;
+      yield buf;
     }
-    return digest.size;
+  }
+  stats.resumedFrom = offset;
+  stats.bytes = offset;
+  let fh: FileHandle;
+  try {
+    fh = await open(o.part, 'a');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
+    throw noSpace(err, o.part) ?? err;
   }
-}
-
-export async function downloadResumable(o: DownloadOptions): Promise<DownloadResult> {
-  // A previous run may have finished and crashed before recording it: re-check, don't refetch.
-  const existing = await stat(o.dest).catch(() => null);
-  if (existing) {
-    const h = await hashFile(o.dest);
-    if (h.size === o.length && h.sha256 === o.sha256)
-      return { bytes: h.size, resumedFrom: h.size, attempts: 0 };
-    await rm(o.dest, { force: true });
-  }
-  const part = `${o.dest}.part`;
-  let resumedFrom: number | undefined;
-  let attempts = 0;
-  let digest: StreamingDigest;
-  for (;;) {
-    o.signal?.throwIfAborted();
-    // The digest always covers exactly the bytes on disk, whatever an interrupted write left.
-    digest = createSha256();
-    let offset = await hashExisting(part, digest);
-    if (offset > o.length) {
-      await rm(part, { force: true });
-      digest = createSha256();
-      offset = 0;
-    }
-    resumedFrom ??= offset;
-    if (offset === o.length) break;
-    attempts += 1;
-    try {
-      await fetchRange(o, part, offset, digest);
-    } catch (err) {
-      if (err instanceof ClawbackError) throw err;
-      const full = diskError(err, part);
-      if (full) throw full;
-      const delay =
-        err instanceof RequestError
-          ? calculateRetryDelay({
-              attemptCount: attempts,
-              retryOptions: RETRY_OPTIONS,
-              error: err,
-              computedValue: 0,
-            })
-          : 250 * 2 ** Math.min(attempts, 6);
-      if (attempts > o.retries || delay === 0) {
-        throw new ClawbackError(
-          UpdaterErrors.DOWNLOAD_FAILED,
-          `download of ${o.url} failed after ${attempts} attempt(s): ${(err as Error).message}`,
-          {
-            cause: err,
-            hint: 'Nothing was installed. The partial download is kept; the next `clawback-updater apply` resumes it.',
-            details: { length: o.length },
-          },
-        );
-      }
-      await sleep(delay, undefined, o.signal ? { signal: o.signal } : {});
-    }
-  }
-  const handle = await open(part, 'r+');
+  let reported = offset;
   try {
-    await handle.sync();
+    while (offset < o.length) {
+      o.signal?.throwIfAborted();
+      stats.attempts += 1;
+      try {
+        const stream = got.stream(o.url, {
+          headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+          retry: { limit: 0 },
+          timeout: { connect: o.timeoutMs, response: o.timeoutMs, socket: o.timeoutMs },
+          throwHttpErrors: false,
+          decompress: false,
+          ...(o.signal ? { signal: o.signal } : {}),
+        });
+        const status = await new Promise<number>((resolve, reject) => {
+          stream.once('response', (r: { statusCode: number }) => resolve(r.statusCode));
+          stream.once('error', reject);
+        });
+        if (status !== 200 && status !== 206) {
+          stream.destroy();
+          if (status >= 400 && status < 500 && status !== 408 && status !== 429 && status !== 416) {
+            throw new ClawbackError(UpdaterErrors.DOWNLOAD_FAILED, `HTTP ${status} for ${o.url}`, {
+              hint: 'The repository does not serve a target its metadata signed; check the mirror. Nothing was installed.',
+            });
+          }
+          throw new HttpStatusError(status);
+        }
+        // A server that ignores Range sends the file from byte 0: skip what we already have.
+        let skip = offset > 0 && status === 200 ? offset : 0;
+        for await (const raw of stream) {
+          let chunk = raw as Buffer;
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.byteLength);
+            skip -= n;
+            chunk = chunk.subarray(n);
+            if (chunk.byteLength === 0) continue;
+          }
+          // TUF 5.7.3: never accept more bytes than the signed length.
+          if (offset + chunk.byteLength > o.length) {
+            stream.destroy();
+            throw new ClawbackError(
+              UpdaterErrors.TARGET_LENGTH_MISMATCH,
+              `${o.url}: more than the signed ${o.length} bytes`,
+              {
+                hint: 'The mirror served a different file than the TUF metadata signed. Nothing was installed.',
+              },
+            );
+          }
+          try {
+            await fh.write(chunk);
+          } catch (err) {
+            stream.destroy();
+            throw noSpace(err, o.part) ?? err;
+          }
+          digest.update(chunk);
+          offset += chunk.byteLength;
+          stats.bytes = offset;
+          o.onChunk?.(offset);
+          if (offset - reported >= 16 * 1024 * 1024) {
+            reported = offset;
+            o.onProgress?.(offset, o.length);
+          }
+          yield chunk;
+        }
+        if (offset < o.length)
+          throw new RequestErrorLike(`connection closed after ${offset} of ${o.length} bytes`);
+      } catch (err) {
+        if (err instanceof ClawbackError) throw err;
+        const delay =
+          err instanceof RequestError
+            ? calculateRetryDelay({
+                attemptCount: stats.attempts,
+                retryOptions: RETRY_OPTIONS,
+                error: err,
+                computedValue: 0,
+              })
+            : 250 * 2 ** Math.min(stats.attempts, 6);
+        if (stats.attempts > o.retries || delay === 0) {
+          throw new ClawbackError(
+            UpdaterErrors.DOWNLOAD_FAILED,
+            `download of ${o.url} failed after ${stats.attempts} attempt(s): ${(err as Error).message}`,
+            {
+              cause: err,
+              hint: 'Nothing was installed. The bytes received are kept; the next `clawback-updater apply` resumes.',
+              details: { bytes: offset, length: o.length },
+            },
+          );
+        }
+        await sleep(delay, undefined, o.signal ? { signal: o.signal } : {});
+      }
+    }
   } finally {
-    await handle.close();
+    await fh.close().catch(() => undefined);
   }
+  o.onProgress?.(offset, o.length);
   const actual = digest.hex();
   if (actual !== o.sha256) {
-    await rm(part, { force: true });
+    await rm(o.part, { force: true });
+    if (stats.resumedFrom > 0) {
+      // The kept bytes may be what a power cut left behind, not what the mirror sent: start over.
+      throw new ClawbackError(
+        UpdaterErrors.DOWNLOAD_FAILED,
+        `${o.url}: resumed download did not verify; discarded`,
+        {
+          hint: 'Run apply again; the download restarts from the first byte.',
+        },
+      );
+    }
     throw new ClawbackError(
       UpdaterErrors.TARGET_HASH_MISMATCH,
       `${o.url}: sha256 ${actual} differs from the signed ${o.sha256}`,
@@ -159,87 +221,34 @@ export async function downloadResumable(o: DownloadOptions): Promise<DownloadRes
       },
     );
   }
-  await rename(part, o.dest);
-  await fsyncDir(dirname(o.dest));
-  return { bytes: o.length, resumedFrom: resumedFrom ?? 0, attempts };
 }
 
-/** One request from `offset`. A 200 answer to a Range request restarts the file from byte 0. */
-async function fetchRange(
-  o: DownloadOptions,
-  part: string,
-  offset: number,
-  digest: StreamingDigest,
-): Promise<void> {
-  const stream = got.stream(o.url, {
-    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-    retry: { limit: 0 },
-    timeout: { connect: o.timeoutMs, response: o.timeoutMs, read: o.timeoutMs },
-    ...(o.signal ? { signal: o.signal } : {}),
-    decompress: false,
-    throwHttpErrors: false,
-  });
-  const response = await new Promise<{ statusCode: number }>((resolve, reject) => {
-    stream.once('response', resolve);
-    stream.once('error', reject);
-  });
-  if (offset > 0 && response.statusCode === 200) {
-    // The server ignored Range: drop what we have and ask again from byte 0.
-    stream.destroy();
-    await truncate(part, 0);
-    return;
+/** A premature end of body, retried like a reset connection. */
+class RequestErrorLike extends Error {
+  readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+export interface DownloadOptions extends Omit<TargetStreamOptions, 'part'> {
+  /** Where the verified file ends up; the resume file is `${dest}.part`. */
+  dest: string;
+}
+
+/** Download a target to a file (atomically, after verification). */
+export async function downloadResumable(o: DownloadOptions): Promise<TargetStreamStats> {
+  const stats: TargetStreamStats = { bytes: 0, resumedFrom: 0, attempts: 0 };
+  const part = `${o.dest}.part`;
+  const { dest: _dest, ...rest } = o;
+  // Consume the stream for its checks; the bytes are already in the resume file.
+  for await (const _chunk of streamTarget({ ...rest, part }, stats)) {
+    // nothing to do per chunk
   }
-  if (response.statusCode === 416) {
-    stream.destroy();
-    throw new ClawbackError(
-      UpdaterErrors.TARGET_LENGTH_MISMATCH,
-      `${o.url}: server has fewer bytes than the ${offset} already downloaded`,
-      { hint: 'The mirror serves a different file than the TUF metadata signed.' },
-    );
+  const handle = await open(part, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
-  if (response.statusCode !== 200 && response.statusCode !== 206) {
-    stream.destroy();
-    const status = response.statusCode;
-    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      throw new ClawbackError(UpdaterErrors.DOWNLOAD_FAILED, `HTTP ${status} for ${o.url}`, {
-        hint: 'The repository does not serve a target its metadata signed; check the mirror. Nothing was installed.',
-      });
-    }
-    throw new Error(`HTTP ${status} for ${o.url}`);
-  }
-  let written = offset;
-  let reported = offset;
-  const guard = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      written += chunk.byteLength;
-      // TUF 5.7.3: never accept more bytes than the signed length.
-      if (written > o.length) {
-        done(
-          new ClawbackError(
-            UpdaterErrors.TARGET_LENGTH_MISMATCH,
-            `${o.url}: more than the signed ${o.length} bytes`,
-            {
-              hint: 'The mirror served a different file than the TUF metadata signed. Nothing was installed.',
-            },
-          ),
-        );
-        return;
-      }
-      digest.update(chunk);
-      o.onChunk?.(written);
-      if (written - reported >= 16 * 1024 * 1024) {
-        reported = written;
-        o.onProgress?.(written, o.length);
-      }
-      done(null, chunk);
-    },
-  });
-  const sink = createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: READ_BLOCK_SIZE });
-  await pipeline(stream, guard, sink);
-  o.onProgress?.(written, o.length);
-  if (written < o.length) {
-    const e = new Error(`connection closed after ${written} of ${o.length} bytes`) as NodeJS.ErrnoException;
-    e.code = 'ERR_STREAM_PREMATURE_CLOSE';
-    throw e;
-  }
+  await rename(part, o.dest);
+  await fsyncDir(dirname(o.dest));
+  return stats;
 }

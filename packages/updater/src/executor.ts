@@ -34,6 +34,12 @@ const STAGE_OF: Partial<Record<StepKind, ReportStage>> = {
   switch: 'switch',
 };
 
+/** Refusals raised while the bundle streams into the slot are about its contents: stage `install`. */
+function stageFor(kind: StepKind, code: string): ReportStage | undefined {
+  if (kind === 'download' && code.startsWith('BUNDLE_')) return 'install';
+  return STAGE_OF[kind];
+}
+
 /** Errors that conclude the transaction (reported) instead of leaving it to resume. */
 function concludes(err: unknown): err is ClawbackError {
   return isClawbackError(err) && (err.kind === 'rejected' || err.code === 'DISK_FULL');
@@ -62,7 +68,7 @@ export async function execute(device: Device, initialMode: PlanMode): Promise<Ex
       const handler = stepHandlers[step.kind] as StepHandler;
       ({ state: next, audit } = await handler(device, state, step));
     } catch (err) {
-      const stage = STAGE_OF[step.kind];
+      const stage = concludes(err) ? stageFor(step.kind, err.code) : undefined;
       if (!stage || !state.txn || !concludes(err)) throw err;
       // A refusal before the switch: record it; the planner reports it and cleans up.
       const outcome = err.kind === 'rejected' ? 'rejected' : 'failed';

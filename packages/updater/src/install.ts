@@ -3,14 +3,13 @@
  * - `UpdateSource` yields signed release candidates and their bytes (TUF over got);
  * - `ReleaseVerifier` checks a candidate's detached manifest signature, provenance and
  *   compatibility before a byte of the bundle is downloaded;
- * - `BundleInstaller` streams a downloaded bundle into an empty slot, checking every
- *   file's digest as it is written.
+ * - `BundleInstaller` streams a bundle (straight from the download) into an empty slot,
+ *   checking every file's digest as it is written.
  * The default implementations (tuf-source.ts, release-verifier.ts, below) use
  * @clawback/bundle and @clawback/verify, the same code `clawback bundle verify` runs.
  */
-import { createReadStream } from 'node:fs';
 import { extractBundle, type Manifest } from '@clawback/bundle';
-import { ClawbackError, READ_BLOCK_SIZE } from '@clawback/core';
+import { ClawbackError } from '@clawback/core';
 import { UpdaterErrors } from './errors.js';
 import type { TargetInfo } from './state.js';
 
@@ -61,12 +60,13 @@ export interface InstallResult {
 }
 
 export interface InstallInput {
-  bundleFile: string;
+  /** The bundle's bytes from the first (a download stream that verifies as it goes). */
+  source: AsyncIterable<Uint8Array>;
+  /** An empty slot directory. */
   slotDir: string;
+  /** The manifest bytes whose signature verified; the bundle's first member must equal them. */
   manifestBytes: Uint8Array;
   signal?: AbortSignal;
-  /** Called with the bytes read so far (progress and the crash-test hook). */
-  onBytes?: (bytes: number) => void;
 }
 
 export interface BundleInstaller {
@@ -88,15 +88,11 @@ function isNoSpace(err: unknown): boolean {
 export class StreamingBundleInstaller implements BundleInstaller {
   async install(input: InstallInput): Promise<InstallResult> {
     try {
-      const result = await extractBundle(
-        counted(createReadStream(input.bundleFile, { highWaterMark: READ_BLOCK_SIZE }), input.onBytes),
-        input.slotDir,
-        {
-          expectedManifest: input.manifestBytes,
-          durable: true,
-          ...(input.signal ? { signal: input.signal } : {}),
-        },
-      );
+      const result = await extractBundle(input.source, input.slotDir, {
+        expectedManifest: input.manifestBytes,
+        durable: true,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
       return { fileCount: result.fileCount, payloadBytes: result.payloadBytes };
     } catch (err) {
       if (isNoSpace(err)) {
@@ -107,17 +103,5 @@ export class StreamingBundleInstaller implements BundleInstaller {
       }
       throw err;
     }
-  }
-}
-
-async function* counted(
-  source: AsyncIterable<Buffer>,
-  onBytes: ((bytes: number) => void) | undefined,
-): AsyncIterable<Uint8Array> {
-  let n = 0;
-  for await (const chunk of source) {
-    yield chunk;
-    n += chunk.byteLength;
-    onBytes?.(n);
   }
 }

@@ -3,13 +3,13 @@
  * state that records them plus what goes into the audit log. Every handler is safe to run
  * again after a crash at any point inside it (the executor persists only after it returns).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ClawbackError, CoreErrors, writeFileAtomic } from '@clawback/core';
+import { ClawbackError, CoreErrors, fsyncDir, isClawbackError, writeFileAtomic } from '@clawback/core';
 import semver from 'semver';
 import type { Device } from './device.js';
 import { UPDATER_VERSION } from './device.js';
-import { downloadResumable } from './download.js';
+import { streamTarget, type TargetStreamStats } from './download.js';
 import { UpdaterErrors } from './errors.js';
 import { crashPoint, type StepHandler } from './executor.js';
 import { runProbation } from './health.js';
@@ -88,76 +88,123 @@ const verifyRelease: StepHandler<'verifyRelease'> = async (device, state) => {
   };
 };
 
+/**
+ * One pass: the network stream (length-capped, hashed, recorded for resume) feeds the safe
+ * extractor writing the inactive slot, which checks every file against the signed manifest.
+ * The stream ends only after the signed SHA-256 matched (design §6 invariant 2).
+ */
 const download: StepHandler<'download'> = async (device, state) => {
   const txn = txnOf(state);
   const started = Date.now();
   const url = await (await device.source()).targetUrl(txn.target);
-  await mkdir(txnDir(device, txn), { recursive: true });
+  const dir = txnDir(device, txn);
+  const manifestBytes = new Uint8Array(await readFile(join(dir, 'manifest.json')));
+  const slotDir = await device.slots.prepare(txn.slot);
+  const stats: TargetStreamStats = { bytes: 0, resumedFrom: 0, attempts: 0 };
   let crashed = false;
-  const result = await downloadResumable({
-    url,
-    dest: join(txnDir(device, txn), 'bundle.clawback'),
-    length: txn.target.length,
-    sha256: txn.target.sha256,
-    retries: device.config.download.retries,
-    timeoutMs: device.config.download.timeoutSecs * 1000,
-    ...(device.signal ? { signal: device.signal } : {}),
-    onProgress: (n, total) =>
-      device.progress(`download: ${Math.floor((n / total) * 100)}% of ${total} bytes`),
-    onChunk: (n) => {
-      if (!crashed && n >= txn.target.length / 2) {
-        crashed = true;
-        crashPoint(device.env, 'mid:download');
-      }
+  const source = streamTarget(
+    {
+      url,
+      part: join(dir, 'bundle.part'),
+      length: txn.target.length,
+      sha256: txn.target.sha256,
+      retries: device.config.download.retries,
+      timeoutMs: device.config.download.timeoutSecs * 1000,
+      ...(device.signal ? { signal: device.signal } : {}),
+      onProgress: (n, total) =>
+        device.progress(`download: ${Math.floor((n / total) * 100)}% of ${total} bytes`),
+      onChunk: (n) => {
+        if (!crashed && n >= txn.target.length / 2) {
+          crashed = true;
+          crashPoint(device.env, 'mid:download');
+        }
+      },
     },
-  });
+    stats,
+  );
+  let result: Awaited<ReturnType<typeof device.installer.install>>;
+  try {
+    result = await device.installer.install({
+      source: detached(source),
+      slotDir,
+      manifestBytes,
+      ...(device.signal ? { signal: device.signal } : {}),
+    });
+  } catch (err) {
+    // The extractor may trip over bytes that are simply not the signed target (a mirror
+    // serving other content): finish the stream, bounded by the signed length, so the
+    // refusal names that root cause (TARGET_HASH_MISMATCH) when it is the cause.
+    if (isClawbackError(err) && err.code.startsWith('BUNDLE_')) {
+      for await (const _ of source) {
+        // draining checks length and hash
+      }
+    }
+    throw err;
+  } finally {
+    await source.return(undefined);
+  }
   return {
     state: withTxn(state, {
       phase: 'downloaded',
       timings: { ...txn.timings, downloadMs: (txn.timings.downloadMs ?? 0) + (Date.now() - started) },
     }),
     audit: {
-      bytes: result.bytes,
-      resumedFrom: result.resumedFrom,
-      attempts: result.attempts,
+      bytes: stats.bytes,
+      resumedFrom: stats.resumedFrom,
+      attempts: stats.attempts,
       sha256: txn.target.sha256,
+      slot: txn.slot,
+      files: result.fileCount,
+      payloadBytes: result.payloadBytes,
     },
   };
 };
 
+/** An iterable over `gen` whose early exit (a consumer's `break`) leaves `gen` open. */
+function detached<T>(gen: AsyncGenerator<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => gen.next(),
+      return: async () => ({ done: true, value: undefined }),
+    }),
+  };
+}
+
+/** Make the verified slot durable, then write the completion marker that makes it eligible. */
 const writeSlot: StepHandler<'writeSlot'> = async (device, state, step) => {
   const txn = txnOf(state);
   const started = Date.now();
-  const dir = txnDir(device, txn);
-  const manifestBytes = new Uint8Array(await readFile(join(dir, 'manifest.json')));
-  const slotDir = await device.slots.prepare(step.slot);
-  let crashed = false;
-  const result = await device.installer.install({
-    bundleFile: join(dir, 'bundle.clawback'),
-    slotDir,
-    manifestBytes,
-    ...(device.signal ? { signal: device.signal } : {}),
-    onBytes: (n) => {
-      if (!crashed && n >= txn.target.length / 2) {
-        crashed = true;
-        crashPoint(device.env, 'mid:writeSlot');
-      }
-    },
-  });
-  // Invariant 2: the marker that makes a slot eligible is written only after every byte verified.
+  const dirs = await fsyncTree(device.slots.slotDir(step.slot));
+  crashPoint(device.env, 'mid:writeSlot');
+  // Invariant 2: the marker is written only after every byte was verified and is on disk.
   await device.slots.markComplete(step.slot, {
     complete: true,
     release: releaseOf(txn),
     writtenAt: device.now().toISOString(),
   });
+  await rm(join(txnDir(device, txn), 'bundle.part'), { force: true });
   return {
     state: withTxn(state, {
       phase: 'written',
       timings: { ...txn.timings, verifyMs: (txn.timings.verifyMs ?? 0) + (Date.now() - started) },
     }),
-    audit: { slot: step.slot, files: result.fileCount, payloadBytes: result.payloadBytes },
+    audit: { slot: step.slot, directoriesSynced: dirs },
   };
 };
+
+/** fsync every directory of a tree (the extractor already synced each file). */
+async function fsyncTree(root: string): Promise<number> {
+  let n = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(dir, e.name));
+    }
+    await fsyncDir(dir);
+    n += 1;
+  };
+  await walk(root);
+  return n;
+}
 
 const switchSlot: StepHandler<'switch'> = async (device, state, step) => {
   const meta = await device.slots.readMeta(step.slot);
