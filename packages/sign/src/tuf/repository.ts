@@ -12,7 +12,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   AuditLog,
@@ -316,6 +316,9 @@ async function copyFileAtomic(source: string, dest: string): Promise<void> {
   const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await copyFile(source, tmp);
+    // Make the copy durable before it becomes visible under its final name.
+    const handle = await open(tmp, 'r+');
+    await handle.sync().finally(() => handle.close());
     await rename(tmp, dest);
     await fsyncDir(dirname(dest));
   } catch (cause) {

@@ -59,17 +59,18 @@ export class GotFetcher implements Fetcher {
 
   async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(join(this.tmpDir, 'clawback-fetch-'));
-    const file = join(dir, 'download');
     try {
-      await this.streamToFile(url, file, maxLength);
+      const file = await this.streamToFile(url, dir, maxLength);
       return await handler(file);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  private streamToFile(url: string, file: string, maxLength: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Stream `url` into a file in `dir`; each attempt writes its own file. Resolves with the last one. */
+  private streamToFile(url: string, dir: string, maxLength: number): Promise<string> {
+    let attempt = 0;
+    return new Promise<string>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
         if (settled) return;
@@ -78,7 +79,10 @@ export class GotFetcher implements Fetcher {
       };
       const attach = (stream: Request, previous?: WriteStream) => {
         previous?.destroy();
-        // A retry starts the file over: got re-requests from the first byte.
+        // A retry starts over from the first byte, into a fresh file, so no late write of an
+        // abandoned attempt can land in it.
+        attempt += 1;
+        const file = join(dir, `attempt-${attempt}`);
         const out = createWriteStream(file);
         let received = 0;
         out.on('error', fail);
@@ -113,7 +117,7 @@ export class GotFetcher implements Fetcher {
           out.end(() => {
             if (!settled) {
               settled = true;
-              resolve();
+              resolve(file);
             }
           });
         });
