@@ -97,9 +97,15 @@ interface DesiredRow {
 export async function desiredFor(ctx: ConsoleContext, deviceId: string): Promise<CachedDesired> {
   const hit = ctx.cache.desired.get(deviceId);
   if (hit) return hit;
-  const row = (
-    await ctx.db.query<DesiredRow>(
-      `SELECT r.id AS rollout_id, rd.stage, rel.agent, rel.version, rel.target_path
+  // Most devices are in no rollout most of the time: one indexed lookup settles that before
+  // the join (PGlite plans each statement afresh, so the join is the expensive part).
+  const member = await ctx.db.query('SELECT 1 FROM rollout_devices WHERE device_id = $1 LIMIT 1', [deviceId]);
+  const row =
+    member.length === 0
+      ? undefined
+      : (
+          await ctx.db.query<DesiredRow>(
+            `SELECT r.id AS rollout_id, rd.stage, rel.agent, rel.version, rel.target_path
          FROM rollout_devices rd
          JOIN rollouts r ON r.id = rd.rollout_id
          JOIN releases rel ON rel.id = r.release_id
@@ -109,9 +115,9 @@ export async function desiredFor(ctx: ConsoleContext, deviceId: string): Promise
           AND rd.status <> 'failed'
         ORDER BY r.ord DESC
         LIMIT 1`,
-      [deviceId],
-    )
-  )[0];
+            [deviceId],
+          )
+        )[0];
   const desired = row
     ? {
         agent: row.agent,
