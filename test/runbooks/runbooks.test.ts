@@ -46,7 +46,7 @@ describe('runbooks are executable and do what they say', () => {
   });
 
   for (const file of RUNBOOKS) {
-    it(`runbooks/${file}`, { timeout: 300_000 }, async () => {
+    it(`runbooks/${file}`, { timeout: 900_000 }, async () => {
       const r = await runRunbook(join(PROJECT_ROOT, 'runbooks', file));
       dirs.push(r.dir);
       if (r.code !== 0) {

@@ -116,7 +116,7 @@ export async function runRunbook(path: string): Promise<RunResult> {
     CLAWBACK_PROJECT_ROOT: PROJECT_ROOT,
   };
   const servers: StaticServer[] = [];
-  let timeout = 120;
+  let timeout = 300;
   try {
     for (const d of parsed.directives) {
       if (d.kind === 'serve') {
