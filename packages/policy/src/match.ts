@@ -11,7 +11,8 @@ import {
   compileHostGlob,
   compileNameGlob,
   compilePathGlob,
-  hostKey,
+  MAX_NAME_LENGTH,
+  normalizeHost,
   normalizePathPattern,
   normalizeRequestCommand,
   normalizeRequestPath,
@@ -27,20 +28,23 @@ export interface PolicyRequest {
   name?: string;
 }
 
+/** A request normalized once: segments and words are split here, not per rule. */
 export interface Subject {
   actionIdx: number;
-  path?: string;
-  cmdFull?: string;
-  cmdBase?: string;
+  pathSegs?: string[];
+  words?: string[];
+  baseWords?: string[];
   scheme?: string;
   host?: string;
+  hostLabels?: string[];
   port?: number;
-  urlPath?: string;
+  urlPathSegs?: string[];
   name?: string;
 }
 
 export type Condition = (s: Subject) => boolean | undefined;
 
+const MAX_URL_LENGTH = 8192;
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443, ftp: 21 };
 
 const URL_PATTERN = /^([a-z][a-z0-9+.-]*|\*):\/\/(\[[^\]]*\]|[^/:?#]*)(?::(\d{1,5}|\*))?(\/[^?#]*)?$/i;
@@ -60,14 +64,14 @@ function compileUrl(pattern: string): Condition | { error: string } {
   const port = portText === undefined ? undefined : portText === '*' ? '*' : Number(portText);
   const pathPattern = normalizePathPattern(m[4] ?? '/**');
   if ('error' in pathPattern) return { error: `path ${pathPattern.error}` };
-  const pathRe = compilePathGlob(pathPattern.pattern);
+  const pathGlob = compilePathGlob(pathPattern.pattern);
   return (s) => {
-    if (s.scheme === undefined || s.host === undefined || s.urlPath === undefined) return undefined;
+    if (s.scheme === undefined || s.host === undefined || s.urlPathSegs === undefined) return undefined;
     if (scheme !== '*' && s.scheme !== scheme) return false;
     // A pattern without a port matches the scheme's default port only.
     if (port === undefined ? s.port !== DEFAULT_PORTS[s.scheme] : port !== '*' && s.port !== port)
       return false;
-    return host.test(s.host) && pathRe.test(s.urlPath);
+    return host(s.hostLabels as string[], s.host) && pathGlob(s.urlPathSegs);
   };
 }
 
@@ -79,7 +83,7 @@ function compileHost(pattern: string): Condition | { error: string } {
   const port = m[2] === undefined || m[2] === '*' ? undefined : Number(m[2]);
   return (s) => {
     if (s.host === undefined) return undefined;
-    if (!host.test(s.host)) return false;
+    if (!host(s.hostLabels as string[], s.host)) return false;
     if (port === undefined) return true;
     return s.port === undefined ? undefined : s.port === port;
   };
@@ -95,52 +99,57 @@ export function compileCondition(
     case 'path': {
       const n = normalizePathPattern(pattern);
       if ('error' in n) return n;
-      const re = compilePathGlob(n.pattern);
-      return (s) => (s.path === undefined ? undefined : re.test(s.path));
+      const glob = compilePathGlob(n.pattern);
+      return (s) => (s.pathSegs === undefined ? undefined : glob(s.pathSegs));
     }
     case 'command': {
       const g = compileCommandGlob(pattern);
       if ('error' in g) return g;
-      const { re } = g;
+      const { test } = g;
       // Deny rules written as `sudo *` also catch `/usr/bin/sudo …`; allow rules never
       // widen that way (an allowed `git` must not admit `/tmp/evil/git`).
       if (deny && g.bareProgram) {
-        return (s) =>
-          s.cmdFull === undefined ? undefined : re.test(s.cmdFull) || re.test(s.cmdBase as string);
+        return (s) => (s.words === undefined ? undefined : test(s.words) || test(s.baseWords as string[]));
       }
-      return (s) => (s.cmdFull === undefined ? undefined : re.test(s.cmdFull));
+      return (s) => (s.words === undefined ? undefined : test(s.words));
     }
     case 'url':
       return compileUrl(pattern);
     case 'host':
       return compileHost(pattern);
     case 'name': {
-      const re = compileNameGlob(pattern);
-      if ('error' in re) return re;
-      return (s) => (s.name === undefined ? undefined : re.test(s.name));
+      const m = compileNameGlob(pattern);
+      if ('error' in m) return m;
+      return (s) => (s.name === undefined ? undefined : m(s.name));
     }
   }
 }
 
 function parseHostPort(text: string): { host: string; port?: number } | undefined {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const host = hostKey(m[1] as string);
+  if (!m || text.length > 300) return undefined;
+  const host = normalizeHost(m[1] as string);
   return m[2] === undefined ? { host } : { host, port: Number(m[2]) };
 }
 
-function urlSubject(base: Subject, text: string): Subject {
+function setHost(s: Subject, host: string): void {
+  s.host = host;
+  s.hostLabels = host.startsWith('[') ? [host] : host.split('.');
+}
+
+function urlSubject(s: Subject, text: string): void {
   let u: URL;
   try {
     u = new URL(text);
   } catch {
-    return base;
+    return;
   }
   const scheme = u.protocol.slice(0, -1).toLowerCase();
   const port = u.port === '' ? DEFAULT_PORTS[scheme] : Number(u.port);
-  const out: Subject = { ...base, scheme, host: hostKey(u.hostname), urlPath: u.pathname || '/' };
-  if (port !== undefined) out.port = port;
-  return out;
+  s.scheme = scheme;
+  setHost(s, normalizeHost(u.hostname));
+  s.urlPathSegs = (u.pathname || '/').split('/');
+  if (port !== undefined) s.port = port;
 }
 
 /**
@@ -162,28 +171,31 @@ export function toSubjects(req: PolicyRequest): Subject[] | string {
     given = true;
   }
   if (!given) return `the request has no ${fields.join(' or ')}`;
-  let s: Subject = { actionIdx };
+  const s: Subject = { actionIdx };
   if (req.path !== undefined) {
     const p = normalizeRequestPath(req.path);
-    if (p === undefined) return 'the path is empty or contains NUL';
-    s.path = p;
+    if (p === undefined) return 'the path is empty, too long, contains NUL or climbs above its start';
+    s.pathSegs = p.split('/');
   }
   if (req.name !== undefined) {
-    if (req.name === '' || req.name.includes('\0')) return 'the name is empty or contains NUL';
+    if (req.name === '' || req.name.includes('\0') || req.name.length > MAX_NAME_LENGTH) {
+      return 'the name is empty, too long or contains NUL';
+    }
     s.name = req.name;
   }
-  if (req.url !== undefined) s = urlSubject(s, req.url);
-  else if (req.host !== undefined) {
+  if (req.url !== undefined) {
+    if (req.url.length <= MAX_URL_LENGTH) urlSubject(s, req.url);
+  } else if (req.host !== undefined) {
     const hp = parseHostPort(req.host);
     if (hp) {
-      s.host = hp.host;
+      setHost(s, hp.host);
       if (hp.port !== undefined) s.port = hp.port;
     }
   }
   if (req.command === undefined) return [s];
   const cmds = normalizeRequestCommand(req.command);
   if (!cmds) return [s];
-  return cmds.map((c) => ({ ...s, cmdFull: c.full, cmdBase: c.base }));
+  return cmds.map((c) => ({ ...s, words: c.words, baseWords: c.baseWords }));
 }
 
 /** The field an action's target is given in, for logs and messages. */

@@ -166,7 +166,7 @@ rules:
     [
       'command redirection',
       policy('  - {action: shell.execute, command: "echo * > /tmp/x", effect: allow, reason: r}\n'),
-      'rules[0].command: must not contain redirections',
+      'rules[0].command: must not contain expansions or redirections',
     ],
     [
       'empty command',
