@@ -3,7 +3,13 @@
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile, type KeyPair, signerFromKeyPair } from '@clawback/core';
-import { addRelease, createBundleVerifier, createProvenance, publishTrustRoot } from '@clawback/sign';
+import {
+  addRelease,
+  createBundleVerifier,
+  createProvenance,
+  publishedTrustRootPath,
+  publishTrustRoot,
+} from '@clawback/sign';
 import { githubActionsEnv, publicGoodTrustedRoot, serveDirectory } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, makeHarness } from './harness.js';
@@ -94,6 +100,8 @@ describe('attestation and trust-root targets', () => {
     expect(second.sha256).not.toBe(first.sha256);
     await device.refresh();
     expect((await device.getTarget('sigstore/trusted_root.json'))?.hashes.sha256).toBe(second.sha256);
+    // `release add --sigstore-bundle` verifies against the published one by default.
+    expect((await hashFile((await publishedTrustRootPath(h.repo)) as string)).sha256).toBe(second.sha256);
     await writeFile(file, '{"mediaType": "text/plain"}');
     await expect(publishTrustRoot({ repo: h.repo, file, now: h.t0 })).rejects.toMatchObject({
       code: 'TUF_TARGET_INVALID',

@@ -17,6 +17,7 @@ import {
   initRepo,
   isTopRole,
   listReleases,
+  publishedTrustRootPath,
   publishToGithubRelease,
   publishTrustRoot,
   readTrustedKeys,
@@ -229,7 +230,8 @@ const releaseAdd: CommandSpec = {
     'trusted-root': {
       type: 'string',
       valueName: 'FILE',
-      description: 'Sigstore trusted_root.json to verify it against',
+      description:
+        'Sigstore trusted_root.json to verify it against (default: the one this repository publishes)',
     },
     'trusted-key': {
       type: 'string',
@@ -264,7 +266,9 @@ const releaseAdd: CommandSpec = {
     const threshold = ctx.integer('threshold', { min: 1 }) ?? (trusted.length > 0 ? 1 : fromRepo.threshold);
     const provenance = ctx.string('provenance');
     const sigstore = ctx.string('sigstore-bundle');
-    const trustedRoot = ctx.string('trusted-root');
+    // Sigstore bundles verify against --trusted-root, or else the trust root this repository publishes.
+    const trustedRoot =
+      ctx.string('trusted-root') ?? (sigstore ? await publishedTrustRootPath(repo) : undefined);
     const signature = ctx.string('signature');
     const reason = ctx.string('reason');
     const now = ctx.now();

@@ -43,4 +43,4 @@ export {
   SIGSTORE_TRUSTED_ROOT_TARGET,
   type SigningOptions,
 } from './targets.js';
-export { publishTrustRoot, type TrustRootOptions } from './trust-root.js';
+export { publishedTrustRootPath, publishTrustRoot, type TrustRootOptions } from './trust-root.js';

@@ -1,9 +1,12 @@
 /** The Sigstore trusted root as a TUF target (`repo trust-root`). */
+
+import { join } from 'node:path';
 import { ClawbackError, readFileChecked } from '@clawback/core';
 import { TufRepoErrors } from './errors.js';
-import { appendAudit, auditSigner, commit, loadRepo, withRepoLock } from './repository.js';
+import { appendAudit, auditSigner, commit, loadRepo, targetsDir, withRepoLock } from './repository.js';
 import {
   filesOf,
+  hashedTargetPath,
   keyringFor,
   makeTarget,
   nextTargets,
@@ -67,4 +70,12 @@ export async function publishTrustRoot(
     );
     return { path: SIGSTORE_TRUSTED_ROOT_TARGET, sha256: t.sha256, length: t.target.length };
   });
+}
+
+/** The file of the Sigstore trusted root the repository currently publishes, if any. */
+export async function publishedTrustRootPath(repo: string): Promise<string | undefined> {
+  const state = await loadRepo(repo);
+  const t = state.targets.signed.targets[SIGSTORE_TRUSTED_ROOT_TARGET];
+  const sha = t?.hashes.sha256;
+  return sha ? join(targetsDir(state.dir), hashedTargetPath(SIGSTORE_TRUSTED_ROOT_TARGET, sha)) : undefined;
 }
