@@ -74,9 +74,11 @@ export interface TestConsole {
 
 export async function startConsole(
   driver: Driver,
-  o: { alertIntervalMs?: number; pollAfterSecs?: number; dataDir?: string } = {},
+  o: { alertIntervalMs?: number; pollAfterSecs?: number; dataDir?: string; realClock?: boolean } = {},
 ): Promise<TestConsole> {
   const clock = new Clock();
+  // Real device processes sign with the wall clock: follow it instead of a frozen test clock.
+  if (o.realClock) clock.now = () => new Date();
   const releaseSigner = signerFromKeyPair(generateKeyPair());
   const tmp =
     driver === 'pglite' && !o.dataDir ? await mkdtemp(join(tmpdir(), 'clawback-console-')) : undefined;
