@@ -110,6 +110,12 @@ describe('clawback bundle build/sign/inspect/verify', () => {
     const human = await run(['bundle', 'verify', bundle, ...trust]);
     expect(human.code).toBe(1);
     expect(human.stderr).toContain('error[BUNDLE_DIGEST_MISMATCH]');
+    // A co-signer handed the tampered file refuses to sign it, and the signature file is unchanged.
+    const before = await readFile(`${bundle}.sig.json`, 'utf8');
+    const sign = await run(['bundle', 'sign', bundle, '--key', k('r1.key'), '--json']);
+    expect(sign.code).toBe(1);
+    expect(sign.json().error.code).toBe('BUNDLE_DIGEST_MISMATCH');
+    expect(await readFile(`${bundle}.sig.json`, 'utf8')).toBe(before);
   });
 
   it('builds and signs in one step with --key; a bad key writes nothing', async () => {

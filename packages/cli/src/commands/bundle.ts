@@ -98,13 +98,16 @@ const sign: CommandSpec = {
   name: 'bundle sign',
   summary: 'sign the bundle manifest: writes or extends FILE.sig.json (DSSE)',
   description:
-    'Each holder of a key runs this in turn; signatures are appended, so a verifier can require k of n. The payload is exactly the bytes of clawback/manifest.json.',
+    'Each holder of a key runs this in turn; signatures are appended, so a verifier can require k of n. The payload is exactly the bytes of clawback/manifest.json; every file is checked against it before signing.',
   args: [{ name: 'FILE', description: 'bundle file' }],
   options: {
     key: { type: 'string', multiple: true, valueName: 'KEY', description: 'private key file or env:VAR' },
     signature: { type: 'string', valueName: 'PATH', description: 'signature file (default FILE.sig.json)' },
   },
-  exitCodes: [{ code: ExitCode.STATE, meaning: 'the existing signature file signs another manifest' }],
+  exitCodes: [
+    { code: ExitCode.REJECTED, meaning: 'the bundle does not match its own manifest (nothing is signed)' },
+    { code: ExitCode.STATE, meaning: 'the existing signature file signs another manifest' },
+  ],
   examples: [
     'clawback bundle sign agent.bundle --key keys/release-1.key',
     'clawback bundle sign agent.bundle --key env:RELEASE_KEY',

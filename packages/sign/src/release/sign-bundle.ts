@@ -1,4 +1,4 @@
-import { MANIFEST_PAYLOAD_TYPE, type Manifest, readManifestMember } from '@clawback/bundle';
+import { MANIFEST_PAYLOAD_TYPE, type Manifest, readBundle, readManifestMember } from '@clawback/bundle';
 import {
   addDsseSignatures,
   bytesEqual,
@@ -19,6 +19,11 @@ export interface SignBundleOptions {
   signers: readonly Signer[];
   /** Default `<bundlePath>.sig.json`. */
   signaturePath?: string;
+  /**
+   * Read the whole bundle and check every file against its manifest before signing
+   * (default true): a co-signer never signs a manifest whose bundle does not match it.
+   */
+  checkContents?: boolean;
 }
 
 export interface SignBundleResult {
@@ -32,14 +37,18 @@ export interface SignBundleResult {
 export const signaturePathFor = (bundlePath: string) => `${bundlePath}.sig.json`;
 
 /**
- * Sign a bundle's manifest member as a detached DSSE envelope. If the
+ * Sign a bundle's manifest member as a detached DSSE envelope, after checking
+ * that every file matches it. If the
  * signature file exists, its envelope must carry the same manifest bytes and
  * the new signatures are appended: k-of-n signing by different key holders,
  * each running this on their own machine.
  */
 export async function signBundleFile(options: SignBundleOptions): Promise<SignBundleResult> {
   const signaturePath = options.signaturePath ?? signaturePathFor(options.bundlePath);
-  const { manifest, manifestBytes } = await readManifestMember(await openBundle(options.bundlePath));
+  const { manifest, manifestBytes } =
+    options.checkContents === false
+      ? await readManifestMember(await openBundle(options.bundlePath))
+      : await readBundle(await openBundle(options.bundlePath));
   let existing: DsseEnvelope | undefined;
   if (await fileExists(signaturePath)) {
     existing = parseDsseEnvelope(await readJsonChecked(signaturePath, 'signature file'), signaturePath);
