@@ -98,7 +98,10 @@ export class ReadState {
             `${MANIFEST_PATH} differs from the signed manifest`,
           );
         }
-        const manifest = decodeManifest(bytes, { source: MANIFEST_PATH, signed: true });
+        const manifest = decodeManifest(bytes, {
+          source: MANIFEST_PATH,
+          signed: this.expected !== undefined,
+        });
         this.manifest = manifest;
         this.manifestBytes = new Uint8Array(bytes);
         for (const f of manifest.files) this.listed.set(f.path, f);

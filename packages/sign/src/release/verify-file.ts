@@ -59,8 +59,9 @@ export interface BundleVerificationReport {
  * Verify a bundle file and its companions, reporting every check by name:
  * manifest-signature, bundle-contents (first member = signed manifest, every
  * file's digest, nothing extra or missing), bundle-digest, then provenance-*
- * and sigstore-* when given. The tar is streamed once in constant memory while
- * a worker thread hashes the whole file on the other core.
+ * and sigstore-* when given. The tar is streamed once in constant memory; when
+ * provenance needs the whole-file digest, a worker thread computes it on the
+ * other core at the same time.
  * Missing input files and bad options throw coded errors; failed checks do not
  * throw (see `ok`; `assertChecks` turns a report into an error).
  */
