@@ -139,7 +139,7 @@ describe('dashboard in Chromium after a halted rollout', () => {
     await page.goto(`${c.url}/`);
     await page.waitForSelector('#failures');
     expect(await page.locator('#failures tbody tr').first().textContent()).toContain(evil);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.locator('#failures img').count()).toBe(0);
     await page.close();
   });

@@ -62,7 +62,7 @@ describe('fleet of 200 simulated devices', () => {
     await requestJson(c.url, 'POST', '/api/v1/webhooks', { url: hookUrl, format: 'generic' }, c.tokens.admin);
     // Half the fleet is on the hardware the bad release breaks.
     fleet = await enrollFleet(c, N, (i) => ({
-      hardwareId: i % 2 === 0 ? BAD_HW : ['rpi5', 'jetson'][i % 4 === 1 ? 0 : 1],
+      hardwareId: i % 2 === 0 ? BAD_HW : i % 4 === 1 ? 'rpi5' : 'jetson',
     }));
   }, 120_000);
   afterAll(async () => {
