@@ -16,7 +16,7 @@
  */
 import picomatch from 'picomatch';
 import { tokenizeCommand, type Word, wordText } from './command.js';
-import { type CharToken, greedyMatch, literalOf, matchChars, parseChars } from './wildcard.js';
+import { charMatcher, greedyMatch, literalOf, parseChars } from './wildcard.js';
 
 /** Requests longer than this are refused (no path on a real system is longer). */
 export const MAX_PATH_LENGTH = 4096;
@@ -24,12 +24,12 @@ export const MAX_COMMAND_LENGTH = 65536;
 export const MAX_NAME_LENGTH = 1024;
 const MAX_ALTERNATIVES = 64;
 
-type Seg = { k: 'globstar' } | { k: 'lit'; s: string } | { k: 'wild'; t: CharToken[] };
+type Seg = { k: 'globstar' } | { k: 'lit'; s: string } | { k: 'wild'; m: (s: string) => boolean };
 const isGlobstar = (t: Seg) => t.k === 'globstar';
 function segOne(t: Seg, s: string): boolean {
   if (t.k === 'lit') return t.s === s;
   // Like picomatch: a wildcard never matches an empty segment, `.` or `..`.
-  return t.k === 'wild' && s !== '' && s !== '.' && s !== '..' && matchChars(t.t, s);
+  return t.k === 'wild' && s !== '' && s !== '.' && s !== '..' && t.m(s);
 }
 
 /** Matches pre-split segments (`path.split('/')`). */
@@ -87,7 +87,7 @@ function compileSegments(pattern: string): Seg[] | { error: string } {
     const t = parseChars(part);
     if ('error' in t) return t;
     const lit = literalOf(t);
-    out.push(lit === undefined ? { k: 'wild', t } : { k: 'lit', s: lit });
+    out.push(lit === undefined ? { k: 'wild', m: charMatcher(t) } : { k: 'lit', s: lit });
   }
   return out;
 }
@@ -102,6 +102,8 @@ export function compileSegmentGlob(pattern: string): SegmentsMatcher | { error: 
     if ('error' in c) return c;
     compiled.push(c);
   }
+  const only = compiled[0] as Seg[];
+  if (compiled.length === 1) return (segments) => greedyMatch(only, segments, isGlobstar, segOne);
   return (segments) => compiled.some((c) => greedyMatch(c, segments, isGlobstar, segOne));
 }
 
@@ -155,9 +157,9 @@ export function normalizeRequestPath(path: string): string | undefined {
   return absolute ? `/${joined}` : joined === '' ? '.' : joined;
 }
 
-type WordTok = { k: 'words' } | { k: 'lit'; s: string } | { k: 'wild'; t: CharToken[] };
+type WordTok = { k: 'words' } | { k: 'lit'; s: string } | { k: 'wild'; m: (w: string) => boolean };
 const isWordsStar = (t: WordTok) => t.k === 'words';
-const wordOne = (t: WordTok, w: string) => (t.k === 'lit' ? t.s === w : t.k === 'wild' && matchChars(t.t, w));
+const wordOne = (t: WordTok, w: string) => (t.k === 'lit' ? t.s === w : t.k === 'wild' && t.m(w));
 
 function wordToken(word: Word): WordTok | { error: string } {
   if (word.length === 1 && word[0]?.quoted === false && /^\*{1,2}$/.test(word[0].text)) return { k: 'words' };
@@ -174,7 +176,7 @@ function wordToken(word: Word): WordTok | { error: string } {
   const t = parseChars(text, (i) => quoted[i] === true);
   if ('error' in t) return t;
   const lit = literalOf(t);
-  return lit === undefined ? { k: 'wild', t } : { k: 'lit', s: lit };
+  return lit === undefined ? { k: 'wild', m: charMatcher(t) } : { k: 'lit', s: lit };
 }
 
 export interface CommandGlob {
@@ -249,7 +251,7 @@ export function compileNameGlob(pattern: string): ((name: string) => boolean) | 
   const t = parseChars(pattern);
   if ('error' in t) return t;
   const lit = literalOf(t);
-  return lit === undefined ? (name) => matchChars(t, name) : (name) => name === lit;
+  return lit === undefined ? charMatcher(t) : (name) => name === lit;
 }
 
 /** Host globs are matched label by label (`api.example.com` as `api/example/com`). */

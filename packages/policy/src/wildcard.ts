@@ -127,3 +127,20 @@ function parseClass(text: string, start: number): { token: CharToken; end: numbe
   }
   return { error: 'has an unterminated "[" (write "\\[" for a literal bracket)' };
 }
+
+/**
+ * A matcher for one segment/word/name with fast paths for the common shapes
+ * (`*`, `*.ext`, `prefix*`, `prefix*suffix`); everything else runs matchChars.
+ */
+export function charMatcher(tokens: readonly CharToken[]): (text: string) => boolean {
+  const stars = tokens.filter((t) => t.k === 'star').length;
+  const lits = tokens.every((t) => t.k === 'lit' || t.k === 'star');
+  if (lits && stars === 1) {
+    const at = tokens.findIndex((t) => t.k === 'star');
+    const prefix = literalOf(tokens.slice(0, at)) ?? '';
+    const suffix = literalOf(tokens.slice(at + 1)) ?? '';
+    const min = prefix.length + suffix.length;
+    return (s) => s.length >= min && s.startsWith(prefix) && s.endsWith(suffix);
+  }
+  return (s) => matchChars(tokens, s);
+}
