@@ -33,6 +33,14 @@ for (const f of [BIN, TESTING]) {
   }
 }
 const { makeUpdaterRepo, serveRanged, RESTART_HOOK_SCRIPT, stopDeviceAgent } = await import(TESTING);
+// Run the bin exactly as its shebang would (`#!/usr/bin/env -S node <flags>`).
+const SHEBANG_FLAGS = (
+  /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(BIN, 'utf8').split('\n')[0] ?? '')?.[1] ?? ''
+)
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
+const UPDATER = [...SHEBANG_FLAGS, BIN];
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const RAUC = has('rauc') && has('mksquashfs') && has('mkfs.ext4') && has('dbus-daemon') && has('curl');
 
@@ -42,7 +50,10 @@ function measure(cmd, argv, env = {}) {
   const [file, full] = TIME ? [TIME, ['-o', tfile, '-f', '%M', cmd, ...argv]] : [cmd, argv];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(file, full, { env: { ...process.env, CLAWBACK_QUIET: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, full, {
+      env: { ...process.env, CLAWBACK_QUIET: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => {
@@ -58,7 +69,8 @@ function measure(cmd, argv, env = {}) {
         rssKiB = Number(readFileSync(tfile, 'utf8').trim().split('\n').at(-1));
         rmSync(tfile, { force: true });
       }
-      if (code !== 0) reject(new Error(`${cmd} ${argv.slice(0, 4).join(' ')} exited ${code}: ${err.slice(0, 600)}`));
+      if (code !== 0)
+        reject(new Error(`${cmd} ${argv.slice(0, 4).join(' ')} exited ${code}: ${err.slice(0, 600)}`));
       else resolve({ secs, rssKiB, out });
     });
   });
@@ -70,7 +82,8 @@ const mib = (kib) => (Number.isNaN(kib) ? 'n/a' : `${(kib / 1024).toFixed(1)} Mi
 function payloadFiles(sizeMiB) {
   const per = Math.floor((sizeMiB * 1024 * 1024) / FILES);
   const files = {};
-  for (let i = 0; i < FILES; i++) files[`data/part-${String(i).padStart(3, '0')}.bin`] = randomFillSync(Buffer.alloc(per));
+  for (let i = 0; i < FILES; i++)
+    files[`data/part-${String(i).padStart(3, '0')}.bin`] = randomFillSync(Buffer.alloc(per));
   return files;
 }
 
@@ -100,7 +113,9 @@ async function raucSetup(dir, sizeMiB, payloadDir) {
     const r = spawnSync('sh', ['-c', c], { cwd: dir });
     if (r.status !== 0) throw new Error(`${c}: ${r.stderr}`);
   };
-  sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=clawback-bench 2>/dev/null');
+  sh(
+    'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=clawback-bench 2>/dev/null',
+  );
   sh(`tar cf content/rootfs.tar -C ${payloadDir} .`);
   writeFileSync(
     join(dir, 'content/manifest.raucm'),
@@ -144,10 +159,14 @@ async function raucSetup(dir, sizeMiB, payloadDir) {
 
 async function raucRun(dir, env, bundleUrl) {
   // A fresh service per run so its VmHWM is this install's peak.
-  const service = spawn('rauc', ['service', `--conf=${dir}/system.conf`, `--mount=${dir}/mnt`, '--override-boot-slot=A'], {
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
-  });
+  const service = spawn(
+    'rauc',
+    ['service', `--conf=${dir}/system.conf`, `--mount=${dir}/mnt`, '--override-boot-slot=A'],
+    {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    },
+  );
   await new Promise((r) => setTimeout(r, 500));
   const local = join(dir, 'downloaded.raucb');
   rmSync(local, { force: true });
@@ -187,14 +206,23 @@ try {
     const raucs = [];
     for (let r = 0; r < RUNS; r++) {
       const root = join(dir, `dev-${r}`);
-      await measure(process.execPath, [BIN, 'init', '--root', root, '--trusted-root', fx.trustedRoot, '--config', cfg]);
-      const m = await measure(process.execPath, [BIN, 'apply', '--root', root, '--json']);
+      await measure(process.execPath, [
+        ...UPDATER,
+        'init',
+        '--root',
+        root,
+        '--trusted-root',
+        fx.trustedRoot,
+        '--config',
+        cfg,
+      ]);
+      const m = await measure(process.execPath, [...UPDATER, 'apply', '--root', root, '--json']);
       const result = JSON.parse(m.out);
       if (result.outcome !== 'committed') throw new Error(`apply ended ${result.outcome}: ${result.reason}`);
       ours.push(m);
       if (r === 0 && sizeMiB === SIZES_MIB[0]) {
         server.resetCounters();
-        await measure(process.execPath, [BIN, 'check', '--root', root, '--json']).catch((e) => {
+        await measure(process.execPath, [...UPDATER, 'check', '--root', root, '--json']).catch((e) => {
           // exit 0 = no update; anything else is a bench failure
           throw e;
         });
@@ -229,8 +257,12 @@ try {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  console.log(`\nclawback-updater apply: install from a loopback HTTP server (median of ${RUNS}; peak RSS = max)`);
-  console.log('size     | clawback apply        | tar xf + sync         | RAUC curl+install (install only) | apply/tar | apply/RAUC');
+  console.log(
+    `\nclawback-updater apply: install from a loopback HTTP server (median of ${RUNS}; peak RSS = max)`,
+  );
+  console.log(
+    'size     | clawback apply        | tar xf + sync         | RAUC curl+install (install only) | apply/tar | apply/RAUC',
+  );
   for (const r of rows) {
     const w = (xs) => median(xs.map((x) => x.secs));
     const p = (xs) => Math.max(...xs.map((x) => x.rssKiB));
@@ -242,8 +274,13 @@ try {
     );
   }
   const rss = rows.map((r) => Math.max(...r.ours.map((x) => x.rssKiB)) / 1024);
-  console.log(`\ngoals: apply <= 1.0x RAUC wall; peak RSS <= 96 MiB (got ${rss.map((x) => x.toFixed(1)).join(', ')} MiB)`);
-  if (rss.length > 1) console.log(`       RSS growth ${SIZES_MIB[0]}->${SIZES_MIB.at(-1)} MiB: ${(rss.at(-1) - rss[0]).toFixed(1)} MiB (goal < 10 MiB)`);
+  console.log(
+    `\ngoals: apply <= 1.0x RAUC wall; peak RSS <= 96 MiB (got ${rss.map((x) => x.toFixed(1)).join(', ')} MiB)`,
+  );
+  if (rss.length > 1)
+    console.log(
+      `       RSS growth ${SIZES_MIB[0]}->${SIZES_MIB.at(-1)} MiB: ${(rss.at(-1) - rss[0]).toFixed(1)} MiB (goal < 10 MiB)`,
+    );
   console.log(`no-update \`check\`: ${checkBytes} bytes on the wire, server side (goal < 2048)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
