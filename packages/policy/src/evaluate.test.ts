@@ -229,6 +229,8 @@ describe('evaluate: requests that cannot be judged are denied', () => {
     [{ action: 'file.read', command: 'ls' }, /takes path, not command/],
     [{ action: 'file.read', path: '' }, /empty/],
     [{ action: 'file.read', path: 'a\0b' }, /NUL/],
+    [{ action: 'network.http', url: 'https://a.example/', host: 'b.example' }, /not both/],
+    [{ action: 'file.read', path: '../outside' }, /climbs above/],
   ] as [PolicyRequest, RegExp][])('%j', (req, reason) => {
     const d = evaluate(p, req);
     expect(d.decision).toBe('deny');

@@ -155,7 +155,8 @@ function urlSubject(s: Subject, text: string): void {
 /**
  * Normalize a request into subjects, once per evaluation. A request that cannot
  * be judged is refused with a reason (the caller denies it): an unknown action, a
- * missing target, a field the action does not take, an empty or NUL path or name.
+ * missing target, a field the action does not take, both a url and a host, an
+ * empty, over-long, NUL-containing or escaping path, an unusable name.
  * A command line yields one subject per simple command. A command, URL or host that
  * is present but unreadable (opaque, unparsable) leaves its subject field unset,
  * which conditions answer with undefined (fail closed, see evaluate.ts).
@@ -171,6 +172,8 @@ export function toSubjects(req: PolicyRequest): Subject[] | string {
     given = true;
   }
   if (!given) return `the request has no ${fields.join(' or ')}`;
+  // One target per request: a URL and a separate host could disagree about where it goes.
+  if (req.url !== undefined && req.host !== undefined) return 'give url or host, not both';
   const s: Subject = { actionIdx };
   if (req.path !== undefined) {
     const p = normalizeRequestPath(req.path);

@@ -82,6 +82,15 @@ export function checkRequest(req: PolicyRequest): void {
   const fields = ACTIONS[req.action] as readonly MatchField[];
   const given = MATCH_FIELDS.filter((f) => req[f] !== undefined);
   const wrong = given.filter((f) => !fields.includes(f));
+  if (given.length > 1) {
+    throw new ClawbackError(
+      PolicyErrors.POLICY_REQUEST_INVALID,
+      `give one target, not --${given.join(' and --')}`,
+      {
+        hint: `Give ${req.action} exactly one of --${fields.join(', --')}.`,
+      },
+    );
+  }
   if (given.length === 0 || wrong.length > 0) {
     throw new ClawbackError(
       PolicyErrors.POLICY_REQUEST_INVALID,
