@@ -40,8 +40,10 @@ export {
   invalidPolicyError,
   loadPolicy,
 } from './evaluate.js';
+export { formatAuditSummary, formatAuditVerdict, formatDiff, formatProblems } from './format.js';
 export { normalizeRequestPath } from './glob.js';
 export { type PolicyRequest, targetOf } from './match.js';
+export { checkRequest } from './request-check.js';
 export { describeRoles, type PolicyReference, policyReference, type RoleInfo, roleNameOf } from './roles.js';
 export { findShadowed, ruleCovers, type Shadowed } from './shadow.js';
 export {

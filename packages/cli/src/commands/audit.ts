@@ -23,6 +23,8 @@ import {
   type AuditVerdict,
   auditToCsv,
   filterEntries,
+  formatAuditSummary,
+  formatAuditVerdict,
   nameAuditProblems,
   PolicyErrors,
   summarizeAudit,
@@ -126,46 +128,6 @@ export async function auditSummary(
   return { ...summary, verification: { ok: verdict.ok, tampering: verdict.tampering } };
 }
 
-function verdictText(log: string, v: AuditVerdict): string {
-  const r = v.report;
-  const head = v.ok
-    ? `ok  ${log}: ${r.entries} entries in ${r.files.length} file(s), head ${r.headHash?.slice(0, 16) ?? '-'}, checkpoint ${r.checkpoint.status}`
-    : `FAILED  ${log}: ${v.tampering.join(', ')}`;
-  return [
-    head,
-    ...v.problems.map((p) => `  ${p.kind}: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message} [${p.code}]`),
-    ...r.warnings.map((w) => `  warning: ${w}`),
-  ].join('\n');
-}
-
-const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
-
-function summaryText(log: string, s: Awaited<ReturnType<typeof auditSummary>>): string {
-  const lines = [
-    `${log}: ${s.entries} entries${s.period.since ? ` since ${s.period.since}` : ''}${s.verification.ok ? '' : ` (LOG FAILED VERIFICATION: ${s.verification.tampering.join(', ')})`}`,
-    `  by kind: ${
-      Object.entries(s.byKind)
-        .map(([k, n]) => `${k}=${n}`)
-        .join(', ') || '-'
-    }`,
-    `  decisions: ${s.decisions.total} (allow ${s.decisions.allow} ${pct(s.decisions.allowRatio)}, deny ${s.decisions.deny} ${pct(s.decisions.denyRatio)})`,
-  ];
-  if (s.topDeniedActions.length > 0)
-    lines.push(
-      `  top denied actions: ${s.topDeniedActions.map((a) => `${a.action} (${a.count})`).join(', ')}`,
-    );
-  for (const t of s.topDeniedTargets.slice(0, 5))
-    lines.push(`    denied ${t.count}x: ${t.action} ${t.target}`);
-  if (s.drift.decisions > 0) {
-    lines.push(
-      `  POLICY DRIFT: ${s.drift.decisions} decision(s) under a policy other than ${s.drift.expected?.slice(0, 16)} (${s.drift.expectedSource})`,
-    );
-    for (const h of s.drift.hashes)
-      lines.push(`    ${h.sha256}: ${h.decisions} decision(s) ${h.firstTs} .. ${h.lastTs}`);
-  } else if (s.drift.expected) lines.push(`  policy: every decision under ${s.drift.expected.slice(0, 16)}`);
-  return lines.join('\n');
-}
-
 const periodOptions = {
   since: {
     type: 'string',
@@ -218,7 +180,7 @@ export const auditCommands: CommandSpec[] = [
       });
       ctx.result(
         { ok: v.ok, log, tampering: v.tampering, problems: v.problems, report: v.report },
-        verdictText(log, v),
+        formatAuditVerdict(log, v),
       );
       return v.ok ? 0 : 1;
     },
@@ -319,7 +281,7 @@ export const auditCommands: CommandSpec[] = [
         ...(expected === undefined ? {} : { expectedPolicyHash: expected }),
         ...(top === undefined ? {} : { top }),
       });
-      ctx.result(s, summaryText(log, s));
+      ctx.result(s, formatAuditSummary(log, s));
       return expected !== undefined && s.drift.decisions > 0 ? 1 : 0;
     },
   },

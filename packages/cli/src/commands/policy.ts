@@ -16,20 +16,19 @@ import {
 } from '@clawback/core';
 import {
   ACTION_NAMES,
-  ACTIONS,
   type CasesReport,
   type CompiledPolicy,
+  checkRequest,
   compilePolicy,
   describeRoles,
-  describeRule,
   diffPolicies,
   evaluate,
   evaluateAndLog,
+  formatDiff,
+  formatProblems,
   invalidPolicyError,
-  isAction,
   type LoggedDecision,
   MATCH_FIELDS,
-  type MatchField,
   type PolicyDiff,
   PolicyErrors,
   type PolicyRequest,
@@ -60,46 +59,6 @@ export async function policyValidate(opts: { files: readonly string[] }): Promis
   const out: ValidateResult[] = [];
   for (const file of opts.files) out.push({ file, ...(await readPolicy(file)).validation });
   return out;
-}
-
-function problemLines(file: string, v: PolicyValidation): string[] {
-  return [...v.errors, ...v.warnings].map(
-    (p) => `  ${p.severity}: ${file}${p.line ? `:${p.line}` : ''}: ${p.path}: ${p.message}`,
-  );
-}
-
-/** Check a request names a known action and gives exactly the target field it takes. */
-export function checkRequest(req: PolicyRequest): void {
-  if (!isAction(req.action)) {
-    throw new ClawbackError(
-      PolicyErrors.POLICY_REQUEST_INVALID,
-      `unknown action ${JSON.stringify(req.action)}`,
-      {
-        hint: `Use one of: ${ACTION_NAMES.join(', ')}.`,
-      },
-    );
-  }
-  const fields = ACTIONS[req.action] as readonly MatchField[];
-  const given = MATCH_FIELDS.filter((f) => req[f] !== undefined);
-  const wrong = given.filter((f) => !fields.includes(f));
-  if (given.length > 1) {
-    throw new ClawbackError(
-      PolicyErrors.POLICY_REQUEST_INVALID,
-      `give one target, not --${given.join(' and --')}`,
-      {
-        hint: `Give ${req.action} exactly one of --${fields.join(', --')}.`,
-      },
-    );
-  }
-  if (given.length === 0 || wrong.length > 0) {
-    throw new ClawbackError(
-      PolicyErrors.POLICY_REQUEST_INVALID,
-      wrong.length > 0
-        ? `${req.action} does not take --${wrong.join(', --')}`
-        : `${req.action} needs its target: --${fields.join(' or --')}`,
-      { hint: `Give ${req.action} --${fields.join(' or --')}.` },
-    );
-  }
 }
 
 export interface EvalOptions {
@@ -187,41 +146,6 @@ function requestFrom(ctx: CommandContext): PolicyRequest {
   return req;
 }
 
-function diffText(d: PolicyDiff, oldFile: string, newFile: string): string {
-  const lines = [
-    `policy diff ${oldFile} (${d.old.sha256.slice(0, 12)}) -> ${newFile} (${d.new.sha256.slice(0, 12)})`,
-  ];
-  for (const a of d.added) lines.push(`  + ${describeRule(a.rule, a.index)}`);
-  for (const r of d.removed) lines.push(`  - ${describeRule(r.rule, r.index)}`);
-  for (const c of d.changed)
-    lines.push(
-      `  ~ ${describeRule(c.after, c.newIndex)} (was rules[${c.oldIndex}]; ${c.fields.join(', ')} changed)`,
-    );
-  for (const m of d.moved)
-    lines.push(`  > ${describeRule(m.rule, m.newIndex)} (moved from rules[${m.oldIndex}])`);
-  if (d.widened.length > 0) {
-    lines.push('WIDENED permissions (denied before, allowed now):');
-    for (const w of d.widened) {
-      const t = w.target ? `${w.target.field} ${JSON.stringify(w.target.value)}` : '(no target)';
-      const more = w.probes > 1 ? ` (and ${w.probes - 1} more probe${w.probes > 2 ? 's' : ''})` : '';
-      lines.push(
-        `  ! ${w.action} ${t}: was denied by rules[${w.before.ruleIndex}], now allowed by rules[${w.after.ruleIndex}]${more}`,
-      );
-    }
-  }
-  for (const n of d.narrowed) {
-    const t = n.target ? `${n.target.field} ${JSON.stringify(n.target.value)}` : '(no target)';
-    lines.push(`  narrowed: ${n.action} ${t} now denied by rules[${n.after.ruleIndex}]`);
-  }
-  for (const m of d.mayWiden) lines.push(`  review: ${m.reason}`);
-  lines.push(
-    d.requiresApproval
-      ? "This change can widen agent permissions: it needs the policy owners' approval."
-      : `No widened permissions found (${d.probes.evaluated} probe requests compared).`,
-  );
-  return lines.join('\n');
-}
-
 const targetOptions = {
   action: { type: 'string', valueName: 'ACTION', description: `the action (${ACTION_NAMES.join(', ')})` },
   path: { type: 'string', valueName: 'PATH', description: 'file path (file.*)' },
@@ -250,7 +174,7 @@ export const policyCommands: CommandSpec[] = [
         { ok, results: results.map(({ policy: _p, ...r }) => r) },
         results
           .map((r) =>
-            [`${r.ok ? 'ok' : 'INVALID'}  ${r.file}  sha256:${r.sha256}`, ...problemLines(r.file, r)].join(
+            [`${r.ok ? 'ok' : 'INVALID'}  ${r.file}  sha256:${r.sha256}`, ...formatProblems(r.file, r)].join(
               '\n',
             ),
           )
@@ -363,7 +287,7 @@ export const policyCommands: CommandSpec[] = [
       const oldFile = ctx.requireArg(0);
       const newFile = ctx.requireArg(1);
       const d = await policyDiff({ old: oldFile, new: newFile });
-      ctx.result(d, diffText(d, oldFile, newFile));
+      ctx.result(d, formatDiff(d, oldFile, newFile));
       return ctx.flag('fail-on-widen') && d.requiresApproval ? 1 : 0;
     },
   },
@@ -396,7 +320,7 @@ export const policyCommands: CommandSpec[] = [
               .map((r) =>
                 [
                   `${r.role.padEnd(24)} ${r.ok ? 'ok     ' : 'INVALID'} sha256:${r.sha256}  ${basename(r.path)}  ${r.rules} rules`,
-                  ...problemLines(r.path, r),
+                  ...formatProblems(r.path, r),
                 ].join('\n'),
               )
               .join('\n'),
