@@ -5,7 +5,7 @@
  * the real files afterwards, the way an attacker with disk access would.
  */
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { AuditLog, entryHash, type KeyPair, signerFromKeyPair } from '@clawback/core';
 import { type CompiledPolicy, evaluateAndLog, loadPolicy, type PolicyRequest } from '@clawback/policy';
 
@@ -99,8 +99,8 @@ async function put(path: string, ls: readonly string[]): Promise<void> {
 }
 
 async function rotatedFiles(path: string): Promise<string[]> {
-  const dir = path.slice(0, path.lastIndexOf('/'));
-  const base = path.slice(path.lastIndexOf('/') + 1);
+  const dir = dirname(path);
+  const base = basename(path);
   return (await readdir(dir))
     .filter((n) => n.startsWith(`${base}.`) && /\.\d{6,}$/.test(n))
     .sort()
