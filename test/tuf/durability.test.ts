@@ -23,18 +23,19 @@ describe('repository durability', () => {
 
   it('serialises concurrent releases: both land, each with its own targets version', async () => {
     const before = (await repoStatus(h.repo, h.t0)).roles.targets.version;
+    // Two agents, so the outcome does not depend on which lands first (no downgrade rule between them).
     const [a, b] = await Promise.all(
-      ['1.0.0', '1.0.1'].map(async (v) =>
+      [`${AGENT}.a`, `${AGENT}.b`].map(async (name) =>
         addRelease({
           repo: h.repo,
-          bundle: await h.artifact(AGENT, v),
+          bundle: await h.artifact(name, '1.0.0'),
           channel: 'stable',
           now: h.t0,
           verifyBundle: h.verifier,
         }),
       ),
     );
-    expect([a?.version, b?.version].sort()).toEqual(['1.0.0', '1.0.1']);
+    expect([a?.name, b?.name].sort()).toEqual([`${AGENT}.a`, `${AGENT}.b`]);
     const state = await loadRepo(h.repo);
     expect(state.targets.signed.version).toBe(before + 2);
     expect(
