@@ -294,6 +294,25 @@ describe('clawback audit verify names every kind of tampering', () => {
     expect(r1.code).toBe(1);
     expect(r1.json().tampering).toContain('deleted');
 
+    // Retention removing the oldest file is allowed by default, refused with --require-complete.
+    const retained = await freshLog('rotated-retention', { rotateBytes: 1200, rounds: 6 });
+    const oldest = (await readdir(join(dir, 'rotated-retention')))
+      .filter((n) => /^audit\.log\.\d+$/.test(n))
+      .sort()[0];
+    await rm(join(dir, 'rotated-retention', oldest ?? 'missing'));
+    expect((await run(['audit', 'verify', retained, '--trusted-key', pubFile])).code).toBe(0);
+    const strict = await run([
+      'audit',
+      'verify',
+      retained,
+      '--trusted-key',
+      pubFile,
+      '--require-complete',
+      '--json',
+    ]);
+    expect(strict.code).toBe(1);
+    expect(strict.json().tampering).toEqual(['incomplete']);
+
     const relinked = await freshLog('rotated-relink', { rotateBytes: 1200, rounds: 6 });
     await tamperAuditLog(relinked, 'relink-rotated');
     const r2 = await run(['audit', 'verify', relinked, '--trusted-key', pubFile, '--json']);
