@@ -52,7 +52,72 @@ function randomPolicy(next: () => number): string {
   return `version: "1.0"\nrules:\n${rules.join('')}  - {action: "*", effect: deny, reason: default}\n`;
 }
 
+const COMMAND_PATTERNS = [
+  'git *',
+  'git push *',
+  'npm test',
+  'npm *',
+  '*',
+  'sudo *',
+  'git * --force',
+  'ls -l',
+  'npm run lint:*',
+];
+const WORDS = [
+  'git',
+  'push',
+  'npm',
+  'test',
+  'sudo',
+  'ls',
+  '-l',
+  '--force',
+  'x',
+  '/usr/bin/sudo',
+  '/usr/bin/git',
+  'run',
+  'lint:fix',
+];
+const commands: string[] = [];
+for (const a of WORDS) {
+  commands.push(a);
+  for (const b of WORDS) {
+    commands.push(`${a} ${b}`);
+    for (const c of WORDS) commands.push(`${a} ${b} ${c}`);
+  }
+}
+
+function randomCommandPolicy(next: () => number): string {
+  const n = 1 + Math.floor(next() * 4);
+  const rules = Array.from({ length: n }, () => {
+    const command = COMMAND_PATTERNS[Math.floor(next() * COMMAND_PATTERNS.length)];
+    const effect = next() < 0.5 ? 'allow' : 'deny';
+    return `  - {action: shell.execute, command: "${command}", effect: ${effect}, reason: r}\n`;
+  });
+  return `version: "1.0"\nrules:\n${rules.join('')}  - {action: "*", effect: deny, reason: default}\n`;
+}
+
 describe('diff probes vs brute force', () => {
+  it('finds a widened command whenever brute force does (200 random policy pairs)', () => {
+    const next = rng(7);
+    let widenedPairs = 0;
+    for (let i = 0; i < 200; i++) {
+      const a = loadPolicy(randomCommandPolicy(next));
+      const b = loadPolicy(randomCommandPolicy(next));
+      const brute = commands.filter(
+        (command) =>
+          evaluate(a, { action: 'shell.execute', command }).decision === 'deny' &&
+          evaluate(b, { action: 'shell.execute', command }).decision === 'allow',
+      );
+      const found = diffPolicies(a, b).widened.filter((w) => w.action === 'shell.execute');
+      if (brute.length > 0) {
+        widenedPairs += 1;
+        expect(found.length > 0, `pair ${i}: brute force found ${brute.slice(0, 3).join(' | ')}`).toBe(true);
+      }
+    }
+    expect(widenedPairs).toBeGreaterThan(30);
+  });
+
   it('finds a widening exactly when one exists (300 random policy pairs)', () => {
     const next = rng(42);
     let widenedPairs = 0;
