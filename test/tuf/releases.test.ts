@@ -134,4 +134,20 @@ describe('releases through the repository and the device client', () => {
     h.server.clearOverrides();
     await device.downloadTarget(r.targetPath, join(h.dir, 'dl', 'x3'));
   });
+
+  it('lists releases in semver order, revoked ones never', async () => {
+    await add('1.9.0', { channel: 'lts' });
+    await add('1.10.0', { channel: 'lts' });
+    const device = await h.device('order');
+    await device.refresh();
+    expect((await device.listReleases(AGENT)).map((x) => x.version)).toEqual([
+      '0.9.0',
+      '1.0.0',
+      '1.1.0',
+      '1.2.0',
+      '1.9.0',
+      '1.10.0',
+      '3.0.0',
+    ]);
+  });
 });

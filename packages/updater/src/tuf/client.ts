@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { ClawbackError, pathExists } from '@clawback/core';
 import type { TargetFile } from '@tufjs/models';
+import semver from 'semver';
 import { type Fetcher, Updater } from 'tuf-js';
 import { TufClientErrors } from './errors.js';
 import { GotFetcher, type GotFetcherOptions } from './fetcher.js';
@@ -160,7 +161,14 @@ export function createTufClient(options: TufClientOptions): TufClient {
         custom: c,
       });
     }
-    return out.sort((a, b) => a.targetPath.localeCompare(b.targetPath));
+    // By agent, then semver (a string sort would put 1.10.0 before 1.9.0); invalid versions last.
+    return out.sort(
+      (a, b) =>
+        a.name.localeCompare(b.name) ||
+        (semver.valid(a.version) && semver.valid(b.version)
+          ? semver.compare(a.version, b.version)
+          : a.version.localeCompare(b.version)),
+    );
   }
 
   async function getTarget(path: string): Promise<TufTargetInfo | undefined> {
