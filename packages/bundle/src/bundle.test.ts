@@ -1,6 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { link, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -169,11 +180,23 @@ describe('readBundle / extractBundle', () => {
     expect(
       await codeOf(extractBundle(once(bytes), dest, { expectedManifest: b.manifestBytes, durable: false })),
     ).toBe('BUNDLE_DIGEST_MISMATCH');
-    expect(await (await import('node:fs/promises')).readdir(dest)).toEqual([]);
+    expect(await readdir(dest)).toEqual([]);
     await writeFile(join(dest, 'junk'), 'x');
     expect(
       await codeOf(extractBundle(createReadStream(b.path), dest, { expectedManifest: b.manifestBytes })),
     ).toBe('EXTRACT_DESTINATION_NOT_EMPTY');
+  });
+
+  it('stops on an AbortSignal with a coded error and an empty destination', async () => {
+    const dir = await writeSampleAgentDir(join(tmp, 'a'));
+    const b = await buildBundle({ dir, spec: sampleAgentSpec(), out: join(tmp, 'a.bundle') });
+    const signal = AbortSignal.abort();
+    const dest = join(tmp, 'slot');
+    const code = await codeOf(
+      extractBundle(createReadStream(b.path), dest, { expectedManifest: b.manifestBytes, signal }),
+    );
+    expect(code).toBe('BUNDLE_READ_ABORTED');
+    expect(await readdir(dest)).toEqual([]);
   });
 
   it('refuses a first member that differs from the signed manifest bytes', async () => {

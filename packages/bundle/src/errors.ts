@@ -32,6 +32,8 @@ export const BundleErrors = defineErrorCodes({
   /** Extract: the destination directory is not empty. */
   EXTRACT_DESTINATION_NOT_EMPTY: 'state',
   EXTRACT_WRITE_FAILED: 'environment',
+  /** The caller's AbortSignal stopped a read or extraction (e.g. the updater is shutting down). */
+  BUNDLE_READ_ABORTED: 'environment',
   /** Provenance from a CI environment: required variables are missing. */
   PROVENANCE_ENV_MISSING: 'environment',
 });

@@ -15,7 +15,10 @@ export const fail = (code: string, message: string, details?: Record<string, unk
 export function asBundleError(err: unknown): ClawbackError {
   if (err instanceof ClawbackError) return err;
   if (err instanceof Error && err.name === 'AbortError') {
-    return new ClawbackError('INTERNAL', 'bundle read was aborted', { cause: err });
+    return new ClawbackError(BundleErrors.BUNDLE_READ_ABORTED, 'bundle read was aborted', {
+      cause: err,
+      hint: 'Nothing was installed; run again.',
+    });
   }
   return fail(
     BundleErrors.BUNDLE_TAR_INVALID,
