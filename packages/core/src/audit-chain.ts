@@ -143,6 +143,8 @@ export function verifyAuditChain(input: VerifyAuditInput): AuditVerifyReport {
   const problems: AuditProblem[] = [];
   const warnings: string[] = [];
   const bySeq = new Map<number, AuditEntry>();
+  // Sequence gaps; a gap whose entries all appear elsewhere is reordering, not deletion.
+  const gaps: { from: number; to: number; index: number }[] = [];
   let prevEntry: AuditEntry | undefined;
   let count = 0;
   let first: AuditEntry | undefined;
@@ -192,6 +194,7 @@ export function verifyAuditChain(input: VerifyAuditInput): AuditVerifyReport {
           });
         } else if (e.seq > prevEntry.seq + 1) {
           const missing = e.seq - prevEntry.seq - 1;
+          gaps.push({ from: prevEntry.seq + 1, to: e.seq - 1, index: problems.length });
           problems.push({
             code: 'ENTRY_MISSING',
             ...at,
@@ -217,6 +220,20 @@ export function verifyAuditChain(input: VerifyAuditInput): AuditVerifyReport {
     });
   }
 
+  const reordered = new Set(
+    gaps
+      .filter(
+        (g) =>
+          g.to - g.from < 10_000 &&
+          Array.from({ length: g.to - g.from + 1 }, (_, i) => g.from + i).every((q) => bySeq.has(q)),
+      )
+      .map((g) => g.index),
+  );
+  if (reordered.size > 0) {
+    const kept = problems.filter((_, i) => !reordered.has(i));
+    problems.length = 0;
+    problems.push(...kept);
+  }
   const startsMidChain = first !== undefined && !(first.seq === 1 && first.prev === AUDIT_GENESIS);
   if (startsMidChain && first) {
     warnings.push(
@@ -278,6 +295,9 @@ function checkCheckpoint(
     return { status: 'invalid' };
   }
   const status: CheckpointStatus = keyids ? 'verified' : 'unsigned-check';
+  if (cp.log !== undefined && cp.log !== file) {
+    warnings.push(`the checkpoint was taken on ${cp.log}, but the live file is ${file}`);
+  }
   const anchored = bySeq.get(cp.seq);
   if (!last || cp.seq > last.seq) {
     const lost = last ? cp.seq - last.seq : cp.seq;

@@ -85,12 +85,42 @@ describe('audit log', () => {
     expect(problemCodes(await verifyAuditLog(path))).toContain('ENTRY_MISSING');
   });
 
-  it('detects reordered entries', async () => {
+  it('detects reordered entries (and does not also call them deleted)', async () => {
     const path = await makeLog(5);
     const l = await lines(path);
     [l[1], l[2]] = [l[2] ?? '', l[1] ?? ''];
     await writeFile(path, `${l.join('\n')}\n`);
-    expect(problemCodes(await verifyAuditLog(path))).toContain('ENTRIES_REORDERED');
+    const codes = problemCodes(await verifyAuditLog(path));
+    expect(codes).toContain('ENTRIES_REORDERED');
+    expect(codes).not.toContain('ENTRY_MISSING');
+  });
+
+  it('refuses to append to a truncated log, so the truncation cannot be papered over', async () => {
+    const path = await makeLog(5);
+    const l = await lines(path);
+    await writeFile(path, `${l.slice(0, 3).join('\n')}\n`);
+    const log = await AuditLog.open(path, { signer: signerFromKeyPair(key), durable: false });
+    await expect(log.append('after.truncation', {})).rejects.toSatisfy((e) =>
+      isClawbackError(e, 'AUDIT_LOG_TAMPERED'),
+    );
+    expect(await lines(path)).toHaveLength(3);
+    expect(problemCodes(await verifyAuditLog(path, { trustedKeys: [key.publicKey] }))).toEqual([
+      'LOG_TRUNCATED',
+    ]);
+  });
+
+  it('refuses to append when the newest entry was rewritten under its checkpoint', async () => {
+    const path = await makeLog(3);
+    const { entryHash } = await import('./audit-chain.js');
+    const l = await lines(path);
+    const e = JSON.parse(l[2] ?? '');
+    e.data.i = 42;
+    const { hash: _h, ...rest } = e;
+    e.hash = entryHash(rest);
+    l[2] = JSON.stringify(e);
+    await writeFile(path, `${l.join('\n')}\n`);
+    const log = await AuditLog.open(path, { durable: false });
+    await expect(log.append('x', {})).rejects.toSatisfy((err) => isClawbackError(err, 'AUDIT_LOG_TAMPERED'));
   });
 
   it('detects truncation of the newest entries through the checkpoint', async () => {

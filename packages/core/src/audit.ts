@@ -91,6 +91,7 @@ export class AuditLog {
     try {
       return await withLock(`${this.path}.lock`, async () => {
         let head = await readHead(this.path);
+        await assertNotBehindCheckpoint(this.path, head);
         const rotateBytes = this.options.rotateBytes ?? 8 * 1024 * 1024;
         const size = await fileSize(this.path);
         if (head && size > rotateBytes) {
@@ -102,15 +103,17 @@ export class AuditLog {
             head,
           );
         }
-        const entry = await this.write(kind, data, opts.actor ?? this.options.actor, head);
+        const now = this.options.now?.() ?? new Date();
+        const entry = await this.write(kind, data, opts.actor ?? this.options.actor, head, now);
         this.sinceCheckpoint += 1;
         if (this.options.signer && this.sinceCheckpoint >= (this.options.checkpointEvery ?? 1)) {
-          await this.writeCheckpoint(entry);
+          await this.writeCheckpoint(entry, now);
         }
         return entry;
       });
     } catch (cause) {
-      if (cause instanceof ClawbackError && cause.code === CoreErrors.AUDIT_APPEND_FAILED) throw cause;
+      // Coded errors (tampered log, lock held, unreadable head) keep their code; raw I/O errors get ours.
+      if (cause instanceof ClawbackError) throw cause;
       throw appendError(this.path, cause);
     }
   }
@@ -120,8 +123,8 @@ export class AuditLog {
     data: Record<string, unknown>,
     actor: string | undefined,
     head: Head | undefined,
+    now: Date = this.options.now?.() ?? new Date(),
   ): Promise<AuditEntry & Head> {
-    const now = this.options.now?.() ?? new Date();
     const entry = sealEntry({
       v: 1,
       seq: (head?.seq ?? 0) + 1,
@@ -149,14 +152,14 @@ export class AuditLog {
     return target;
   }
 
-  private async writeCheckpoint(head: Head): Promise<void> {
+  private async writeCheckpoint(head: Head, now: Date = this.options.now?.() ?? new Date()): Promise<void> {
     const signer = this.options.signer;
     if (!signer) return;
     const cp: AuditCheckpoint = {
       log: basename(this.path),
       seq: head.seq,
       hash: head.hash,
-      ts: isoSeconds(this.options.now?.() ?? new Date()),
+      ts: isoSeconds(now),
     };
     const envelope = await signDsse(AUDIT_CHECKPOINT_PAYLOAD_TYPE, canonicalJsonBytes(cp), [signer]);
     await writeFileAtomic(`${this.path}.checkpoint`, `${JSON.stringify(envelope)}\n`, {
@@ -175,6 +178,46 @@ function appendError(path: string, cause: unknown): ClawbackError {
       hint: 'The action was not carried out because it could not be recorded. Check disk space and permissions.',
     },
   );
+}
+
+/**
+ * Refuse to extend a log whose newest entries were deleted. Without this, the next
+ * append would write a fresh checkpoint over the shorter chain and erase the only
+ * evidence of the truncation. The checkpoint's payload is read without checking its
+ * signature: a forged checkpoint can only make appends refuse (fail closed), and
+ * `verifyAuditLog` with the owner's key judges it properly.
+ */
+async function assertNotBehindCheckpoint(path: string, head: Head | undefined): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(`${path}.checkpoint`, 'utf8');
+  } catch {
+    return;
+  }
+  let cp: Partial<AuditCheckpoint>;
+  try {
+    const env = JSON.parse(text) as { payload?: unknown };
+    cp = JSON.parse(Buffer.from(String(env.payload), 'base64').toString('utf8')) as Partial<AuditCheckpoint>;
+  } catch {
+    throw tampered(path, 'its checkpoint file is unreadable');
+  }
+  if (typeof cp.seq !== 'number') throw tampered(path, 'its checkpoint file is malformed');
+  const headSeq = head?.seq ?? 0;
+  if (headSeq < cp.seq) {
+    throw tampered(
+      path,
+      `it ends at entry ${headSeq} but its checkpoint anchors entry ${cp.seq} (truncated)`,
+    );
+  }
+  if (headSeq === cp.seq && head?.hash !== cp.hash) {
+    throw tampered(path, `entry ${cp.seq} differs from the one its checkpoint signed (rewritten)`);
+  }
+}
+
+function tampered(path: string, why: string): ClawbackError {
+  return new ClawbackError(CoreErrors.AUDIT_LOG_TAMPERED, `audit log ${path} was tampered with: ${why}`, {
+    hint: `Nothing was appended. Run \`clawback audit verify ${path}\`, keep the log and its checkpoint as evidence, then move both aside so a new log can start.`,
+  });
 }
 
 async function fileSize(path: string): Promise<number> {

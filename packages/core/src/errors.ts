@@ -130,6 +130,7 @@ export const CoreErrors = defineErrorCodes({
   AUDIT_APPEND_FAILED: 'environment',
   AUDIT_CHAIN_BROKEN: 'rejected',
   AUDIT_LOG_INVALID: 'input',
+  AUDIT_LOG_TAMPERED: 'rejected',
   DURATION_INVALID: 'usage',
   INTERNAL: 'internal',
 });
