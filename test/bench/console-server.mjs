@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Helper for test/bench/console.mjs (not a test): runs one server in its own process so the
 // load generator and the server do not share a core.
-//   node test/bench/console-server.mjs console DATA_DIR ADMIN_TOKEN
+//   node test/bench/console-server.mjs console DATA_DIR ADMIN_TOKEN   (DATABASE_URL: use PostgreSQL)
 //   node test/bench/console-server.mjs bare REPLY_JSON_FILE
 // Prints {"url": "..."} on stdout once listening; exits on SIGTERM.
 import { readFileSync } from 'node:fs';

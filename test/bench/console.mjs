@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Console throughput (not a test; nothing here is asserted). Run after `npm run build`:
 //   node test/bench/console.mjs [--devices 10000] [--seconds 10] [--reports 3000]
+// With DATABASE_URL set, the console runs on that PostgreSQL database instead of PGlite.
 // 1. Enrolls N simulated devices (each its own Ed25519 key) over HTTP.
 // 2. Check-ins per second with autocannon on loopback, every request a distinct device's
 //    freshly signed header, against the console and against a bare node:http server that
@@ -111,6 +112,7 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 const dir = await mkdtemp(join(tmpdir(), 'clawback-bench-console-'));
 const admin = `cbt_bench-${randomUUID()}`;
+const RUN = randomUUID().slice(0, 6);
 const children = [];
 try {
   const { url, child } = await startServer(['console', join(dir, 'data'), admin]);
@@ -127,7 +129,7 @@ try {
   log(`generating ${DEVICES} device keys…`);
   const devices = Array.from({ length: DEVICES }, (_, i) => {
     const pair = generateKeyPair();
-    return { id: `bench-${String(i).padStart(5, '0')}`, pair, signer: signerFromKeyPair(pair) };
+    return { id: `bench-${RUN}-${String(i).padStart(5, '0')}`, pair, signer: signerFromKeyPair(pair) };
   });
   let t0 = performance.now();
   await pool(devices, 32, async (d) => {
@@ -239,7 +241,7 @@ try {
     return `  ${name}: ${fmt(rate(r))} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx/304: ${r.non2xx - (name.includes('304') ? r.requests.total : 0) < 0 ? 0 : r.non2xx - (name.includes('304') ? r.requests.total : 0)}  errors ${r.errors}`;
   };
   const out = [
-    `console bench: ${DEVICES} devices, ${SECONDS}s per autocannon run, 32 connections, loopback, node ${process.version}`,
+    `console bench (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}): ${DEVICES} devices, ${SECONDS}s per autocannon run, 32 connections, loopback, node ${process.version}`,
     `enrollment: ${DEVICES} devices in ${enrollSecs.toFixed(1)}s (${fmt(DEVICES / enrollSecs)}/s)`,
     `first fleet poll (every device once, 32 in flight, signing included): ${firstPollSecs.toFixed(1)}s (${fmt(DEVICES / firstPollSecs)} check-ins/s)`,
     'check-ins (each request a distinct device, signed header verified):',

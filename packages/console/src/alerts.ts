@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ClawbackError, toBase64 } from '@clawback/core';
 import got from 'got';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import type { ConsoleContext } from './context.js';
 import { ConsoleErrors } from './errors.js';
 import type { Queryable } from './storage/db.js';
@@ -75,6 +75,7 @@ export async function addWebhook(ctx: ConsoleContext, body: unknown, actor: stri
   const id = `wh_${randomUUID()}`;
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     await tx.query('INSERT INTO webhooks (id, url, format, created_at) VALUES ($1, $2, $3, $4)', [
       id,
       url,
@@ -171,6 +172,7 @@ async function deliverOne(ctx: ConsoleContext, row: DueRow, timeoutMs: number): 
   const attempts = row.attempts + 1;
   ctx.metrics.inc('clawback_console_webhook_deliveries_total', { result: error ? 'failed' : 'delivered' });
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     if (!error) {
       await tx.query(
         "UPDATE alert_deliveries SET status = 'delivered', attempts = $3, delivered_at = $4, last_error = NULL WHERE alert_id = $1 AND webhook_id = $2",

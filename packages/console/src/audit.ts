@@ -25,6 +25,14 @@ import type { Queryable } from './storage/db.js';
 /** Arbitrary constant naming the audit chain lock; serialises appends across replicas. */
 const AUDIT_LOCK = 0x61756474;
 
+/**
+ * Take the chain lock. Every write transaction takes it first, so all of them lock in one
+ * order (chain, then rows) and two can never deadlock across replicas.
+ */
+export async function lockAuditChain(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`);
+}
+
 export async function appendAudit(
   tx: Queryable,
   now: Date,
@@ -32,7 +40,7 @@ export async function appendAudit(
   data: Record<string, unknown>,
   actor?: string,
 ): Promise<AuditEntry> {
-  await tx.query(`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`);
+  await lockAuditChain(tx);
   const head = (
     await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')
   )[0];

@@ -5,7 +5,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ClawbackError, sha256Hex } from '@clawback/core';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import { ConsoleErrors } from './errors.js';
 import type { Db, Queryable } from './storage/db.js';
 
@@ -52,6 +52,7 @@ export async function createApiToken(
   const role = input.role;
   const token = newSecret('cbt');
   await db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const existing = await tx.query('SELECT 1 FROM api_tokens WHERE name = $1', [input.name]);
     if (existing.length > 0) {
       throw new ClawbackError(
@@ -83,6 +84,7 @@ export async function ensureApiToken(
 ): Promise<void> {
   const hash = secretHash(token);
   await db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const rows = await tx.query<{ hash: string }>('SELECT hash FROM api_tokens WHERE name = $1', [name]);
     if (rows[0]?.hash === hash) return;
     await tx.query('DELETE FROM api_tokens WHERE name = $1', [name]);
@@ -98,6 +100,7 @@ export async function ensureApiToken(
 
 export async function revokeApiToken(db: Db, name: string, now: Date, actor: string): Promise<boolean> {
   return db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const rows = await tx.query(
       'UPDATE api_tokens SET revoked = true WHERE name = $1 AND NOT revoked RETURNING name',
       [name],
@@ -143,6 +146,7 @@ export async function createEnrollmentToken(
   const expiresAt =
     input.expiresInSecs === null ? null : new Date(input.now.getTime() + input.expiresInSecs * 1000);
   await db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     await tx.query(
       'INSERT INTO enrollment_tokens (hash, name, created_at, expires_at, max_uses) VALUES ($1, $2, $3, $4, $5)',
       [secretHash(token), input.name, input.now, expiresAt, input.maxUses],

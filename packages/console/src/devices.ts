@@ -13,7 +13,7 @@ import {
   parseJson,
   verifyDsse,
 } from '@clawback/core';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import { hashesEqual, secretHash } from './auth.js';
 import { bumpStateVersion, type ConsoleContext } from './context.js';
 import { type CachedDevice, keyObjectOf } from './device-cache.js';
@@ -69,6 +69,7 @@ export async function enrollDevice(
   if (!key) throw new Error('unreachable: validated key');
   const now = ctx.now();
   const out = await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const existing = (
       await tx.query<{ keyid: string; status: string }>('SELECT keyid, status FROM devices WHERE id = $1', [
         deviceId,
@@ -162,6 +163,7 @@ async function consumeEnrollmentToken(tx: Queryable, token: string, now: Date): 
 export async function approveDevice(ctx: ConsoleContext, deviceId: string, actor: string): Promise<void> {
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const rows = await tx.query<{ status: string }>('SELECT status FROM devices WHERE id = $1 FOR UPDATE', [
       deviceId,
     ]);
@@ -279,6 +281,7 @@ export async function rotateDeviceKey(
   if (!newKey) throw new Error('unreachable: validated key');
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     // Compare-and-set on the old key: two concurrent rotations cannot both win.
     const rows = await tx.query(
       'UPDATE devices SET keyid = $1, public_key = $2 WHERE id = $3 AND keyid = $4 RETURNING id',

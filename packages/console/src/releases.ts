@@ -3,7 +3,7 @@
  * signed change record (docs/tuf-repository.md "Target layout contract").
  */
 import { ClawbackError, sha256Hex } from '@clawback/core';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import type { ChangeRecordCheck, ReleaseRef } from './change-records.js';
 import type { ConsoleContext } from './context.js';
 import { ConsoleErrors } from './errors.js';
@@ -114,6 +114,7 @@ export async function registerRelease(
       ? { ok: false, problem: 'no change record was supplied' }
       : await ctx.verifyChangeRecord(record, t, now);
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const dup = await tx.query('SELECT 1 FROM releases WHERE id = $1 OR target_path = $2', [
       id,
       t.targetPath,
@@ -191,6 +192,7 @@ export async function attachChangeRecord(
     );
   }
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     await tx.query(
       'UPDATE releases SET change_record = $2::jsonb, change_summary = $3::jsonb, change_problem = NULL WHERE id = $1',
       [releaseId, JSON.stringify(record), JSON.stringify(check.summary)],

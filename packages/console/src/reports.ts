@@ -15,7 +15,7 @@ import {
   verifyDsse,
 } from '@clawback/core';
 import { raiseAlert } from './alerts.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import { bumpStateVersion, type ConsoleContext } from './context.js';
 import { loadDevice, requireActive, unknownDevice } from './devices.js';
 import { ConsoleErrors } from './errors.js';
@@ -184,6 +184,7 @@ async function storeReport(
 ): Promise<IngestResult> {
   const now = ctx.now();
   const result = await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const dup = (
       await tx.query<{ payload_sha256: string }>('SELECT payload_sha256 FROM reports WHERE id = $1', [
         report.reportId,

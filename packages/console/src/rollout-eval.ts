@@ -6,7 +6,7 @@
  * alert); a stage whose devices have all resolved opens the next stage.
  */
 import { raiseAlert } from './alerts.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import { bumpStateVersion, type ConsoleContext } from './context.js';
 import type { RolloutRow } from './rollouts.js';
 import type { Queryable } from './storage/db.js';
@@ -107,6 +107,7 @@ export async function evaluateRollout(
 export async function sweepDeadlines(ctx: ConsoleContext): Promise<{ silent: number; rollouts: string[] }> {
   const now = ctx.now();
   const out = await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const overdue = await tx.query<{ rollout_id: string; device_id: string; deadline_at: Date }>(
       `UPDATE rollout_devices rd SET status = 'silent', resolved_at = $1, reason_code = 'REPORT_DEADLINE_PASSED'
          FROM rollouts r

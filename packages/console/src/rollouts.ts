@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ClawbackError } from '@clawback/core';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import { type Principal, roleAtLeast } from './auth.js';
 import { bumpStateVersion, type ConsoleContext } from './context.js';
 import { ConsoleErrors } from './errors.js';
@@ -148,6 +148,7 @@ export async function createRollout(
     maxFailures: plan.stages[i]?.maxFailures ?? 0,
   }));
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     await tx.query(
       `INSERT INTO rollouts (id, release_id, name, selector, stages, report_deadline_secs, state, current_stage, created_at, created_by, updated_at)
        VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, 'draft', 0, $7, $8, $7)`,
@@ -265,6 +266,7 @@ export async function startRollout(
     );
   }
   const started = await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const cur = await getRollout(tx, id, true);
     if (cur.state !== 'draft') throw stateError(cur, 'start');
     await tx.query(
@@ -313,6 +315,7 @@ export async function changeRolloutState(
   const now = ctx.now();
   const t = TRANSITIONS[action];
   const out = await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const ro = await getRollout(tx, id, true);
     if (!t.from.includes(ro.state)) throw stateError(ro, action);
     const haltReason =

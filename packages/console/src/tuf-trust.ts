@@ -12,7 +12,7 @@ import {
   utf8,
   verifyEd25519,
 } from '@clawback/core';
-import { appendAudit } from './audit.js';
+import { appendAudit, lockAuditChain } from './audit.js';
 import type { ConsoleContext } from './context.js';
 import { ConsoleErrors } from './errors.js';
 
@@ -108,6 +108,7 @@ export async function pinRoot(
   const version = Number(next.signed.version);
   const now = ctx.now();
   await ctx.db.transaction(async (tx) => {
+    await lockAuditChain(tx);
     const cur = (await tx.query<{ root: Signed }>('SELECT root FROM tuf_trust WHERE id = 1 FOR UPDATE'))[0]
       ?.root;
     if (cur) {
