@@ -13,6 +13,7 @@ import {
   canonicalJson,
   fromBase64,
   type KeyPair,
+  makePublicKey,
   type PublicKey,
   pae,
   parseDsseEnvelope,
@@ -26,6 +27,7 @@ import {
   addRelease,
   createProvenance,
   initRepo,
+  publishTrustRoot,
   type ReleaseSummary,
   revokeRelease,
   signBundleFile,
@@ -57,6 +59,10 @@ export interface FixtureRelease {
   channel?: string;
   /** Provenance env overrides (e.g. another repository) for provenance attacks. */
   provenanceEnv?: Record<string, string>;
+  /** Replace the provenance environment entirely (e.g. `MockSigstore.actionsEnv(claims)`). */
+  provenanceEnvFull?: NodeJS.ProcessEnv;
+  /** Also sign the provenance keyless (mock Fulcio/Rekor) and publish the Sigstore bundle. */
+  sigstore?: { fulcioURL: string; rekorURL: string; env: NodeJS.ProcessEnv };
   /** Skip provenance entirely. */
   noProvenance?: boolean;
   /** Sign the manifest with this key instead of the release key. */
@@ -90,9 +96,14 @@ export interface UpdaterRepoFixture {
   /** Build, sign, attest and publish a release; returns the TUF summary and the bundle path. */
   publish(r: FixtureRelease): Promise<{ summary: ReleaseSummary; bundlePath: string }>;
   /** Build and sign a bundle without publishing it. */
-  build(
-    r: FixtureRelease,
-  ): Promise<{ bundlePath: string; signaturePath: string; provenancePath: string | null }>;
+  build(r: FixtureRelease): Promise<{
+    bundlePath: string;
+    signaturePath: string;
+    provenancePath: string | null;
+    sigstorePath: string | null;
+  }>;
+  /** Publish a Sigstore trusted_root.json as the `sigstore/trusted_root.json` target. */
+  publishTrustRoot(file: string): Promise<void>;
   revoke(version: string, reason: string): Promise<void>;
   /**
    * Publish hand-assembled tar bytes (hostile bundles from `rawTar`) with a manifest
@@ -133,12 +144,21 @@ export async function makeUpdaterRepo(dir: string, now = new Date()): Promise<Up
       signers: [signerFromKeyPair(r.signWith ?? releaseKey)],
     });
     let provenancePath: string | null = null;
+    let sigstorePath: string | null = null;
     if (!r.noProvenance) {
-      const env = githubActionsEnv({ GITHUB_REF: `refs/tags/v${r.version}`, ...r.provenanceEnv });
-      provenancePath = (await createProvenance({ bundlePath, signers: [signerFromKeyPair(releaseKey)], env }))
-        .provenancePath;
+      const env =
+        r.provenanceEnvFull ??
+        githubActionsEnv({ GITHUB_REF: `refs/tags/v${r.version}`, ...r.provenanceEnv });
+      const p = await createProvenance({
+        bundlePath,
+        signers: [signerFromKeyPair(releaseKey)],
+        env,
+        ...(r.sigstore ? { sigstore: r.sigstore } : {}),
+      });
+      provenancePath = p.provenancePath;
+      sigstorePath = p.sigstorePath ?? null;
     }
-    return { bundlePath, signaturePath, provenancePath };
+    return { bundlePath, signaturePath, provenancePath, sigstorePath };
   };
   return {
     dir,
@@ -157,6 +177,7 @@ export async function makeUpdaterRepo(dir: string, now = new Date()): Promise<Up
         bundle: b.bundlePath,
         signature: b.signaturePath,
         ...(b.provenancePath ? { provenance: b.provenancePath } : {}),
+        ...(b.sigstorePath ? { sigstoreBundle: b.sigstorePath } : {}),
         channel: r.channel ?? 'stable',
         // The repository accepts anything this fixture signed with any key, so attack
         // fixtures (a manifest signed by a stranger) can still be published.
@@ -204,6 +225,9 @@ export async function makeUpdaterRepo(dir: string, now = new Date()): Promise<Up
           minUpdaterVersion: '0.1.0',
         }),
       });
+    },
+    async publishTrustRoot(file) {
+      await publishTrustRoot({ repo, keysDir, now, file });
     },
     async revoke(version, reason) {
       await revokeRelease({ repo, keysDir, now, name: FIXTURE_AGENT, version, reason });
@@ -360,6 +384,8 @@ export interface ReportSink {
   setDesired(desired: { version: string; rolloutId?: string } | null): void;
   /** Check-ins seen: status answered (200 or 304) and whether the device auth header verified. */
   checkins: { status: number; authOk: boolean }[];
+  /** Enrollments received (POST /api/v1/devices/enroll). */
+  enrollments: { deviceId: string; token: string | null }[];
   /** Answer 503 to the next `n` report POSTs. */
   failNext(n: number): void;
   /** Destroy the connection of the next `n` report POSTs after storing them (lost response). */
@@ -380,6 +406,7 @@ export async function startReportSink(): Promise<ReportSink> {
   let fail = 0;
   let desired: { version: string; rolloutId?: string } | null = null;
   const checkins: ReportSink['checkins'] = [];
+  const enrollments: ReportSink['enrollments'] = [];
   let dropAfter = 0;
   let dropBefore = 0;
   const sockets = new Set<Socket>();
@@ -415,6 +442,24 @@ export async function startReportSink(): Promise<ReportSink> {
         checkins.push({ status, authOk });
         if (status === 304) return res.writeHead(304, { etag }).end();
         return res.writeHead(200, { 'content-type': 'application/json', etag }).end(body);
+      }
+      if (req.method === 'POST' && req.url === '/api/v1/devices/enroll') {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          deviceId: string;
+          publicKey: { keyval: { public: string } };
+          enrollmentToken?: string;
+        };
+        const key = makePublicKey(Buffer.from(body.publicKey.keyval.public, 'hex'));
+        const existing = keys.get(body.deviceId);
+        if (existing && existing.keyid !== key.keyid) {
+          return json(res, 409, { error: { code: 'DEVICE_KEY_CONFLICT', message: 'use key rotation' } });
+        }
+        keys.set(body.deviceId, key);
+        enrollments.push({ deviceId: body.deviceId, token: body.enrollmentToken ?? null });
+        return json(res, 201, {
+          deviceId: body.deviceId,
+          status: body.enrollmentToken ? 'active' : 'pending',
+        });
       }
       if (req.method !== 'POST' || req.url !== '/api/v1/reports')
         return json(res, 404, { error: { code: 'NOT_FOUND' } });
@@ -484,6 +529,7 @@ export async function startReportSink(): Promise<ReportSink> {
       desired = d;
     },
     checkins,
+    enrollments,
     failNext: (n) => {
       fail = n;
     },
@@ -526,14 +572,14 @@ export function deviceConfigYaml(o: {
   releaseKeyPath: string;
   consoleUrl?: string;
   restartHook?: string;
-  provenance?: 'none' | { repository: string; workflow: string; ref: string };
+  provenance?: 'none' | { repository: string; workflow: string; ref: string; requireSigstore?: boolean };
   probationSecs?: number;
   extra?: string;
 }): string {
   const prov =
     o.provenance === 'none'
       ? 'provenance: none'
-      : `provenance: { repository: ${o.provenance?.repository ?? 'acme/agents'}, workflow: ${o.provenance?.workflow ?? '.github/workflows/release.yml'}, ref: '${o.provenance?.ref ?? 'refs/tags/v.*'}' }`;
+      : `provenance: { repository: ${o.provenance?.repository ?? 'acme/agents'}, workflow: ${o.provenance?.workflow ?? '.github/workflows/release.yml'}, ref: '${o.provenance?.ref ?? 'refs/tags/v.*'}', require_sigstore: ${o.provenance?.requireSigstore === true} }`;
   return [
     `device_id: ${o.deviceId ?? 'edge-0042'}`,
     `agent: ${FIXTURE_AGENT}`,

@@ -16,8 +16,15 @@ export type HealthCheckSpec =
 export interface ProvenancePolicyConfig {
   repository: string;
   workflow: string;
-  /** A regular expression the source ref must match, e.g. `^refs/tags/v`. */
+  /** A regular expression the whole source ref must match, e.g. `refs/tags/v.*`. */
   ref: string;
+  /**
+   * Refuse releases without a Sigstore bundle over their provenance (keyless signature made by
+   * the release workflow). A bundle that is present is always verified, required or not.
+   */
+  requireSigstore: boolean;
+  /** OIDC issuer the Fulcio certificate must name (default GitHub Actions). */
+  issuer?: string;
 }
 
 export interface HealthConfig {
@@ -189,7 +196,13 @@ export function parseUpdaterConfig(doc: unknown, source = 'updater.yaml'): Updat
         c.problems.push('provenance.ref: must be a valid regular expression');
       }
     }
-    if (repository && workflow && ref) provenance = { repository, workflow, ref };
+    const rs = doc.provenance.require_sigstore;
+    if (rs !== undefined && typeof rs !== 'boolean')
+      c.problems.push('provenance.require_sigstore: must be true or false');
+    const issuer = c.str(doc.provenance, 'issuer', 'provenance.', false);
+    if (repository && workflow && ref) {
+      provenance = { repository, workflow, ref, requireSigstore: rs === true, ...(issuer ? { issuer } : {}) };
+    }
   }
 
   let consoleCfg: { url: string } | null = null;

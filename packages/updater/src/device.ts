@@ -4,6 +4,7 @@
  * same code with their own root, clock and servers.
  */
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   AuditLog,
   ClawbackError,
@@ -12,6 +13,7 @@ import {
   parsePublicKey,
   readJsonChecked,
   type Signer,
+  withLock,
 } from '@clawback/core';
 import type { UpdaterConfig } from './config.js';
 import { ConsoleClient } from './console-client.js';
@@ -60,8 +62,27 @@ export interface StoredConfig {
   config: UpdaterConfig;
 }
 
+/**
+ * Run `fn` holding the device lock (one updater run per root), then anchor the audit log head
+ * with a checkpoint signed by the device key.
+ */
+export async function underLock<T>(device: Device, fn: () => Promise<T>): Promise<T> {
+  return withLock(device.layout.lock, async () => {
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      await device.audit.checkpoint().catch(() => undefined);
+      throw err;
+    }
+    await device.audit.checkpoint();
+    return result;
+  });
+}
+
 export async function openDevice(root: string, deps: DeviceDeps = {}): Promise<Device> {
-  const layout = deviceLayout(root);
+  // Absolute: the restart hook and health checks run with other working directories.
+  const layout = deviceLayout(resolve(root));
   if (!(await stat(layout.config).catch(() => null))) {
     throw new ClawbackError(
       UpdaterErrors.DEVICE_NOT_INITIALIZED,
@@ -85,7 +106,16 @@ export async function openDevice(root: string, deps: DeviceDeps = {}): Promise<D
   const releaseKeys = config.releaseKeys.map((k, i) =>
     parsePublicKey(typeof k === 'string' ? k : JSON.stringify(k), `release_keys[${i}]`),
   );
-  const audit = await AuditLog.open(layout.auditLog, { signer, now, actor: `device:${config.deviceId}` });
+  // Every step is appended (and fsynced) as it happens; the signed checkpoint that anchors the
+  // head is written once per command (`closeDevice`), not after each entry, to keep a run's
+  // fsyncs and signatures few. Entries of a run killed midway are chained but unanchored until
+  // the next command, which `audit verify` reports.
+  const audit = await AuditLog.open(layout.auditLog, {
+    signer,
+    now,
+    actor: `device:${config.deviceId}`,
+    checkpointEvery: Number.MAX_SAFE_INTEGER,
+  });
   let source = deps.source;
   let verifier = deps.verifier;
   let client: ConsoleClient | null | undefined;

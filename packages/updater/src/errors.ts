@@ -25,6 +25,7 @@ export const UpdaterErrors = defineErrorCodes({
   TARGET_NOT_FOUND: 'rejected',
   MANIFEST_MISMATCH: 'rejected',
   PROVENANCE_MISSING: 'rejected',
+  SIGSTORE_BUNDLE_MISSING: 'rejected',
   TUF_REFRESH_FAILED: 'rejected',
   // probation
   HEALTH_CHECK_FAILED: 'rejected',

@@ -49,6 +49,8 @@ export interface ReleaseVerifier {
     target: TargetInfo;
     signature: Uint8Array;
     provenance: Uint8Array | null;
+    /** The Sigstore bundle over the provenance and the pinned trusted root, both fetched through TUF. */
+    sigstore: { bundle: Uint8Array; trustedRoot: Uint8Array } | null;
     trust: ReleaseTrust;
     now: Date;
   }): VerifiedRelease;

@@ -7,11 +7,14 @@
 
 import { ClawbackError, CoreErrors, fromUtf8 } from '@clawback/core';
 import {
+  assertCertificateMatchesProvenance,
   assertChecks,
   assertCompatible,
   type Check,
+  evaluateProvenanceStatement,
   verifyManifestSignature,
   verifyProvenance,
+  verifySigstoreBundle,
 } from '@clawback/verify';
 import { UpdaterErrors } from './errors.js';
 import type { ReleaseVerifier, VerifiedRelease } from './install.js';
@@ -69,7 +72,49 @@ export class DefaultReleaseVerifier implements ReleaseVerifier {
       });
       assertChecks(evaluation.checks);
       checks.push(...evaluation.checks.map((c: Check) => `${c.name}: ${c.message}`));
+      checks.push(...this.verifySigstore(input, evaluation.statementBytes));
     }
     return { manifest: m, manifestBytes: signed.manifestBytes, checks };
+  }
+
+  /**
+   * Keyless provenance (design §4): the Sigstore bundle must verify against the trusted root
+   * the repository published through TUF, sign exactly the key-signed statement, satisfy the
+   * same provenance policy, and carry a Fulcio certificate whose identity matches it.
+   */
+  private verifySigstore(
+    input: Parameters<ReleaseVerifier['verify']>[0],
+    statement: Uint8Array | undefined,
+  ): string[] {
+    const policy = input.trust.provenance;
+    if (!policy) return [];
+    if (!input.sigstore) {
+      if (!policy.requireSigstore) return [];
+      throw new ClawbackError(
+        UpdaterErrors.SIGSTORE_BUNDLE_MISSING,
+        `${input.target.targetPath} has no Sigstore bundle`,
+        {
+          hint: 'This device requires keyless provenance (provenance.require_sigstore); publish the release with --sigstore-bundle.',
+        },
+      );
+    }
+    const verified = verifySigstoreBundle(parseJsonDoc(input.sigstore.bundle, 'Sigstore bundle'), {
+      trustedRoot: parseJsonDoc(input.sigstore.trustedRoot, 'Sigstore trusted root'),
+      now: input.now,
+      ...(statement ? { expectedPayload: statement } : {}),
+    });
+    const evaluation = evaluateProvenanceStatement(verified.statementBytes, {
+      bundleSha256: input.target.sha256,
+      prefix: 'sigstore-provenance',
+      policy: { repository: policy.repository, workflowPath: policy.workflow, refPattern: policy.ref },
+    });
+    assertChecks(evaluation.checks);
+    if (!evaluation.predicate) return [];
+    assertCertificateMatchesProvenance(verified.certificate, evaluation.predicate, {
+      ...(policy.issuer ? { expectedIssuer: policy.issuer } : {}),
+    });
+    return [
+      `sigstore: signed by ${verified.certificate.subjectAlternativeName}, certificate matches provenance`,
+    ];
   }
 }

@@ -3,11 +3,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePublicKey } from '@clawback/core';
+import { isClawbackError, parsePublicKey } from '@clawback/core';
 import { deviceConfigYaml, makeUpdaterRepo, type ReportSink, startReportSink } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from './commands/init.js';
-import { flushReports } from './commands/reports.js';
+import { enrollDevice, flushReports } from './commands/reports.js';
 import { openDevice, UPDATER_VERSION } from './device.js';
 import { buildReport, signReport } from './report.js';
 import type { Transaction } from './state.js';
@@ -15,6 +15,8 @@ import type { Transaction } from './state.js';
 let tmp: string;
 let root: string;
 let sink: ReportSink;
+let trusted: string;
+let cfgPath: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'clawback-reports-'));
@@ -30,6 +32,8 @@ beforeAll(async () => {
     }),
   );
   root = join(tmp, 'device');
+  trusted = fx.trustedRoot;
+  cfgPath = cfg;
   const r = await initDevice({ root, trustedRoot: fx.trustedRoot, config: cfg });
   sink.enroll(
     r.deviceId,
@@ -85,6 +89,20 @@ async function enqueue(n: number) {
 }
 
 const ids = () => sink.reports.map((r) => r.reportId);
+
+describe('enrollment', () => {
+  it('sends the device public key; the same id with another key is refused', async () => {
+    const device = await openDevice(root);
+    const r = await enrollDevice(device, 'tok-123');
+    expect(r).toEqual({ deviceId: 'edge-0042', status: 'active' });
+    expect(sink.enrollments.at(-1)).toEqual({ deviceId: 'edge-0042', token: 'tok-123' });
+    const other = join(tmp, 'other');
+    await initDevice({ root: other, trustedRoot: trusted, config: cfgPath });
+    const err = await enrollDevice(await openDevice(other), undefined).catch((e: unknown) => e);
+    expect(isClawbackError(err) && err.code).toBe('CONSOLE_REFUSED');
+    expect((err as { details: { consoleCode: string } }).details.consoleCode).toBe('DEVICE_KEY_CONFLICT');
+  });
+});
 
 describe('report queue delivery', () => {
   it('is idempotent on enqueue: the same reportId is queued once', async () => {

@@ -34,10 +34,11 @@ export interface TargetInfo {
   hardwareIds: string[];
   minUpdaterVersion: string | null;
   rolloutId?: string;
-  /** TUF target paths of the detached manifest signature and the provenance, when published. */
+  /** TUF target paths of the detached manifest signature, provenance and Sigstore bundle, when published. */
   attestations?: {
     signature: { path: string; sha256: string } | null;
     provenance: { path: string; sha256: string } | null;
+    sigstore?: { path: string; sha256: string } | null;
   };
 }
 

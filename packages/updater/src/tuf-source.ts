@@ -36,6 +36,7 @@ export function candidateOf(r: TufRelease): ReleaseCandidate {
     attestations: {
       signature: attestation(r.custom, 'signature'),
       provenance: attestation(r.custom, 'provenance'),
+      sigstore: attestation(r.custom, 'sigstore'),
     },
   };
 }

@@ -1,7 +1,7 @@
 /** `boot`, `probation`, `rollback` and `status`: the offline commands a daemon drives. */
 import { randomUUID } from 'node:crypto';
-import { ClawbackError, withLock } from '@clawback/core';
-import type { Device } from '../device.js';
+import { ClawbackError } from '@clawback/core';
+import { type Device, underLock } from '../device.js';
 import { UpdaterErrors } from '../errors.js';
 import { execute } from '../executor.js';
 import { describePlan, plan } from '../planner.js';
@@ -50,7 +50,7 @@ async function ensureCurrentIsComplete(device: Device, state: UpdaterState): Pro
 
 /** Daemon start-up: count a trial boot and, past the limit, roll back without network. */
 export async function bootDevice(device: Device): Promise<OfflineResult> {
-  return withLock(device.layout.lock, async () => {
+  return underLock(device, async () => {
     await ensureCurrentIsComplete(device, await loadState(device.layout.state));
     return summarize(device, await execute(device, 'boot'));
   });
@@ -58,7 +58,7 @@ export async function bootDevice(device: Device): Promise<OfflineResult> {
 
 /** Run probation for the trial slot, then commit or roll back. */
 export async function probationCommand(device: Device): Promise<OfflineResult> {
-  return withLock(device.layout.lock, async () => {
+  return underLock(device, async () => {
     const state = await loadState(device.layout.state);
     const phase = state.txn?.phase;
     if (phase !== 'switched' && phase !== 'restarted' && phase !== 'healthy' && phase !== 'unhealthy') {
@@ -75,7 +75,7 @@ export async function probationCommand(device: Device): Promise<OfflineResult> {
  * otherwise it returns to the release in the other slot, if that slot holds a complete one.
  */
 export async function rollbackDevice(device: Device, reason: string): Promise<OfflineResult> {
-  return withLock(device.layout.lock, async () => {
+  return underLock(device, async () => {
     let state = await loadState(device.layout.state);
     const failure = { code: UpdaterErrors.MANUAL_ROLLBACK, message: reason, stage: 'rollback' as const };
     const txn = state.txn;

@@ -35,6 +35,7 @@ export async function flushReports(device: Device): Promise<FlushResult> {
     } catch (err) {
       if (!isClawbackError(err)) throw err;
       await device.audit.append('updater.report.deferred', { reportId: q.reportId, code: err.code });
+      await device.audit.checkpoint();
       return {
         sent,
         duplicates,
@@ -43,6 +44,7 @@ export async function flushReports(device: Device): Promise<FlushResult> {
       };
     }
   }
+  if (queued.length > 0) await device.audit.checkpoint();
   return { sent, duplicates, pending: 0, error: null };
 }
 
@@ -65,5 +67,6 @@ export async function enrollDevice(
     ...(token ? { enrollmentToken: token } : {}),
   });
   await device.audit.append('updater.enrolled', { deviceId: res.deviceId, status: res.status });
+  await device.audit.checkpoint();
   return res;
 }

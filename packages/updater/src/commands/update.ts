@@ -3,8 +3,9 @@
  * release, then the planner's steps) → APPLY (the executor). `check` stops after planning.
  */
 import { randomUUID } from 'node:crypto';
-import { isClawbackError, pathExists, readJsonChecked, withLock, writeJsonAtomic } from '@clawback/core';
-import { type Device, UPDATER_VERSION } from '../device.js';
+import { ClawbackError, isClawbackError, pathExists, readJsonChecked, writeJsonAtomic } from '@clawback/core';
+import { type Device, UPDATER_VERSION, underLock } from '../device.js';
+import { UpdaterErrors } from '../errors.js';
 import { execute } from '../executor.js';
 import { describePlan, plan } from '../planner.js';
 import { type Selection, type Skipped, selectRelease } from '../select.js';
@@ -198,9 +199,16 @@ export async function applyUpdate(
   device: Device,
   o: { version?: string; flush?: boolean } = {},
 ): Promise<ApplyResult> {
-  return withLock(device.layout.lock, async () => {
+  return underLock(device, async () => {
     await device.slots.repair();
     let state = await loadState(device.layout.state);
+    if (state.txn && o.version !== undefined && o.version !== state.txn.target.version) {
+      throw new ClawbackError(
+        UpdaterErrors.UPDATE_IN_PROGRESS,
+        `an update to ${state.txn.target.version} is in progress (${state.txn.phase}); not starting ${o.version}`,
+        { hint: 'Run `clawback-updater apply` without --version to finish it first.' },
+      );
+    }
     if (!state.txn) {
       let sel: Selection;
       try {
