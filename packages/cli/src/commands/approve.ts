@@ -1,15 +1,5 @@
 import { basename, resolve } from 'node:path';
 import {
-  ApprovalErrors,
-  approveCheck,
-  buildEvidencePack,
-  createGitHubClient,
-  formatDecision,
-  GITHUB_API_BASE,
-  githubClientOptionsFromEnv,
-  verifyEvidencePack,
-} from '@clawback/approvals';
-import {
   ClawbackError,
   type CommandContext,
   type CommandSpec,
@@ -22,6 +12,9 @@ import {
   writeFileAtomic,
 } from '@clawback/core';
 
+// Loaded when a command runs, not when the CLI starts (start-up time and memory on small machines).
+const approvalsPkg = () => import('@clawback/approvals');
+
 /** Seams for tests: a fake `fetch` replays recorded GitHub exchanges. */
 export interface ApproveCommandDeps {
   fetch?: typeof fetch;
@@ -30,14 +23,15 @@ export interface ApproveCommandDeps {
 const TOKEN_HELP =
   'GitHub access: GITHUB_TOKEN (or GH_TOKEN), or a GitHub App installation via CLAWBACK_GITHUB_APP_ID, CLAWBACK_GITHUB_APP_PRIVATE_KEY and CLAWBACK_GITHUB_APP_INSTALLATION_ID; GITHUB_API_URL for GitHub Enterprise Server. Needs read access to Contents, Pull requests, Checks, Commit statuses, Actions and Metadata; branch protection and rule suites also need Administration: read, which GITHUB_TOKEN can never have — without it the record says "not verified: …" instead of guessing.';
 
-function client(ctx: CommandContext, deps: ApproveCommandDeps) {
-  const creds = githubClientOptionsFromEnv(ctx.env);
-  const gh = createGitHubClient({
+async function client(ctx: CommandContext, deps: ApproveCommandDeps) {
+  const approvals = await approvalsPkg();
+  const creds = approvals.githubClientOptionsFromEnv(ctx.env);
+  const gh = approvals.createGitHubClient({
     ...creds,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     onWait: (m) => ctx.progress(m),
   });
-  return { gh, apiBase: (creds.baseUrl ?? GITHUB_API_BASE).replace(/\/+$/, '') };
+  return { gh, apiBase: (creds.baseUrl ?? approvals.GITHUB_API_BASE).replace(/\/+$/, '') };
 }
 
 function repoOption(ctx: CommandContext): { owner: string; repo: string } {
@@ -122,6 +116,7 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
         'clawback approve check --repo acme/agents --commit 4f2a… --environment production --run-id 123456 --json',
       ],
       async run(ctx) {
+        const approvals = await approvalsPkg();
         const r = repoOption(ctx);
         const out = ctx.string('out');
         const keyRefArg = ctx.string('key');
@@ -137,9 +132,9 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
         const bundle = bundlePath
           ? { name: basename(bundlePath), sha256: (await hashFile(resolve(ctx.io.cwd, bundlePath))).sha256 }
           : undefined;
-        const { gh, apiBase } = client(ctx, deps);
+        const { gh, apiBase } = await client(ctx, deps);
         const branch = ctx.string('branch');
-        const result = await approveCheck({
+        const result = await approvals.approveCheck({
           client: gh,
           ...r,
           commit: ctx.requireString('commit'),
@@ -167,11 +162,11 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
             notVerified: result.evidence.notVerified,
             ...(out ? { record: resolve(ctx.io.cwd, out) } : {}),
           },
-          `${formatDecision(result.evidence, d)}${out ? `\nsigned change record: ${out}` : ''}`,
+          `${approvals.formatDecision(result.evidence, d)}${out ? `\nsigned change record: ${out}` : ''}`,
         );
         if (!d.approved && !ctx.json) {
           ctx.io.stderr.write(
-            `clawback: error[${ApprovalErrors.CHANGE_NOT_APPROVED}]: not approved: ${d.failedRules.join(', ')}\n`,
+            `clawback: error[${approvals.ApprovalErrors.CHANGE_NOT_APPROVED}]: not approved: ${d.failedRules.join(', ')}\n`,
           );
         }
         return d.approved ? ExitCode.OK : ExitCode.REJECTED;
@@ -242,6 +237,7 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
         'clawback evidence pack --repo acme/agents --since 2026-01-01 --until 2026-03-31 --tuf-repo repo --records records --audit-log /var/lib/clawback/audit.log --key env:RELEASE_KEY --out evidence-2026Q1',
       ],
       async run(ctx) {
+        const approvals = await approvalsPkg();
         const r = repoOption(ctx);
         const since = dateOption(ctx, 'since');
         const until = dateOption(ctx, 'until');
@@ -252,8 +248,8 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
         const tuf = ctx.string('tuf-repo');
         const records = ctx.string('records');
         const policyPaths = ctx.strings('policy-path');
-        const { gh, apiBase } = client(ctx, deps);
-        const res = await buildEvidencePack({
+        const { gh, apiBase } = await client(ctx, deps);
+        const res = await approvals.buildEvidencePack({
           client: gh,
           ...r,
           since,
@@ -300,10 +296,13 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
       ],
       examples: ['clawback evidence verify evidence-2026Q1 --trusted-key release.pub'],
       async run(ctx) {
+        const approvals = await approvalsPkg();
         const trustedKeys = await Promise.all(
           ctx.strings('trusted-key').map((k) => loadPublicKey(k, ctx.env)),
         );
-        const report = await verifyEvidencePack(resolve(ctx.io.cwd, ctx.requireArg(0)), { trustedKeys });
+        const report = await approvals.verifyEvidencePack(resolve(ctx.io.cwd, ctx.requireArg(0)), {
+          trustedKeys,
+        });
         const lines = [
           `${report.ok ? 'OK' : 'INVALID'}: ${report.dir} — ${report.files} files, ${report.changes} changes, ${report.exceptions} exceptions, signed by ${report.signedBy.join(', ') || 'nobody trusted'}`,
           ...report.warnings.map((w) => `  warn: ${w}`),
@@ -312,7 +311,7 @@ export function makeApproveCommands(deps: ApproveCommandDeps = {}): CommandSpec[
         ctx.result(report, lines.join('\n'));
         if (!report.ok && !ctx.json) {
           ctx.io.stderr.write(
-            `clawback: error[${ApprovalErrors.EVIDENCE_PACK_INVALID}]: ${report.problems.length} problem(s): ${[...new Set(report.problems.map((p) => p.code))].join(', ')}\n`,
+            `clawback: error[${approvals.ApprovalErrors.EVIDENCE_PACK_INVALID}]: ${report.problems.length} problem(s): ${[...new Set(report.problems.map((p) => p.code))].join(', ')}\n`,
           );
         }
         return report.ok ? ExitCode.OK : ExitCode.REJECTED;

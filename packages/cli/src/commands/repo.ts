@@ -10,23 +10,9 @@ import {
   ExitCode,
   loadPublicKey,
 } from '@clawback/core';
-import {
-  addRelease,
-  createBundleVerifier,
-  createPublishOctokit,
-  initRepo,
-  isTopRole,
-  listReleases,
-  publishedTrustRootPath,
-  publishToGithubRelease,
-  publishTrustRoot,
-  readTrustedKeys,
-  refreshRepo,
-  releaseKeysOf,
-  repoStatus,
-  revokeRelease,
-  rotateKeys,
-} from '@clawback/sign';
+
+// Loaded when a command runs, not when the CLI starts (start-up time and memory on small machines).
+const signPkg = () => import('@clawback/sign');
 
 const keyOptions = {
   keys: {
@@ -73,9 +59,10 @@ const init: CommandSpec = {
   ],
   examples: ['clawback repo init --keys ./keys --out ./tuf-repo'],
   async run(ctx) {
+    const sign = await signPkg();
     const keysDir = ctx.requireString('keys');
     const config = ctx.string('config');
-    const r = await initRepo({
+    const r = await sign.initRepo({
       keysDir,
       out: ctx.requireString('out'),
       keyRefs: ctx.strings('key'),
@@ -108,7 +95,8 @@ const refresh: CommandSpec = {
   ],
   examples: ['*/30 * * * * clawback repo refresh /srv/tuf-repo --keys /etc/clawback/online-keys'],
   async run(ctx) {
-    const r = await refreshRepo({ repo: ctx.requireArg(0), force: ctx.flag('force'), ...signing(ctx) });
+    const sign = await signPkg();
+    const r = await sign.refreshRepo({ repo: ctx.requireArg(0), force: ctx.flag('force'), ...signing(ctx) });
     ctx.result(
       { ok: true, ...r },
       r.resigned.length === 0
@@ -124,7 +112,8 @@ const status: CommandSpec = {
   summary: 'versions, expiries, keys and thresholds per role, and what expires soonest',
   args: [{ name: 'REPO', description: 'repository directory' }],
   async run(ctx) {
-    const s = await repoStatus(ctx.requireArg(0), ctx.now());
+    const sign = await signPkg();
+    const s = await sign.repoStatus(ctx.requireArg(0), ctx.now());
     const lines = Object.entries(s.roles).map(([role, r]) => {
       const keys = r.keys.map((k) => k.name ?? k.keyid.slice(0, 12)).join(', ');
       const flag = r.expired ? ' EXPIRED' : r.refreshDue ? ' (refresh due)' : '';
@@ -151,7 +140,12 @@ const trustRoot: CommandSpec = {
   ],
   options: keyOptions,
   async run(ctx) {
-    const r = await publishTrustRoot({ repo: ctx.requireArg(0), file: ctx.requireArg(1), ...signing(ctx) });
+    const sign = await signPkg();
+    const r = await sign.publishTrustRoot({
+      repo: ctx.requireArg(0),
+      file: ctx.requireArg(1),
+      ...signing(ctx),
+    });
     ctx.result({ ok: true, ...r }, `published ${r.path} (sha256 ${r.sha256})`);
     return ExitCode.OK;
   },
@@ -177,6 +171,7 @@ const publish: CommandSpec = {
   ],
   examples: ['GITHUB_TOKEN=… clawback repo publish ./tuf-repo --github acme/fleet-updates --tag tuf'],
   async run(ctx) {
+    const sign = await signPkg();
     const token = ctx.env.GITHUB_TOKEN;
     if (!token) {
       throw new ClawbackError(CoreErrors.ENV_MISSING, 'GITHUB_TOKEN is not set', {
@@ -184,8 +179,8 @@ const publish: CommandSpec = {
       });
     }
     const apiUrl = ctx.string('api-url');
-    const octokit = createPublishOctokit({ token, ...(apiUrl ? { baseUrl: apiUrl } : {}) });
-    const r = await publishToGithubRelease({
+    const octokit = sign.createPublishOctokit({ token, ...(apiUrl ? { baseUrl: apiUrl } : {}) });
+    const r = await sign.publishToGithubRelease({
       repo: ctx.requireArg(0),
       github: ctx.requireString('github'),
       tag: ctx.requireString('tag'),
@@ -258,21 +253,22 @@ const releaseAdd: CommandSpec = {
     'clawback release add ./tuf-repo sensor-1.4.0.clawback --provenance sensor-1.4.0.clawback.provenance.json --channel stable',
   ],
   async run(ctx) {
+    const sign = await signPkg();
     const repo = ctx.requireArg(0);
     const bundle = ctx.requireArg(1);
     const trusted = ctx.strings('trusted-key');
-    const fromRepo = await releaseKeysOf(repo);
-    const trustedKeys = trusted.length > 0 ? await readTrustedKeys(trusted, ctx.env) : fromRepo.keys;
+    const fromRepo = await sign.releaseKeysOf(repo);
+    const trustedKeys = trusted.length > 0 ? await sign.readTrustedKeys(trusted, ctx.env) : fromRepo.keys;
     const threshold = ctx.integer('threshold', { min: 1 }) ?? (trusted.length > 0 ? 1 : fromRepo.threshold);
     const provenance = ctx.string('provenance');
     const sigstore = ctx.string('sigstore-bundle');
     // Sigstore bundles verify against --trusted-root, or else the trust root this repository publishes.
     const trustedRoot =
-      ctx.string('trusted-root') ?? (sigstore ? await publishedTrustRootPath(repo) : undefined);
+      ctx.string('trusted-root') ?? (sigstore ? await sign.publishedTrustRootPath(repo) : undefined);
     const signature = ctx.string('signature');
     const reason = ctx.string('reason');
     const now = ctx.now();
-    const verifyBundle = createBundleVerifier({
+    const verifyBundle = sign.createBundleVerifier({
       trustedKeys,
       threshold,
       now,
@@ -280,7 +276,7 @@ const releaseAdd: CommandSpec = {
       ...(sigstore ? { sigstoreBundlePath: sigstore } : {}),
       ...(trustedRoot ? { trustedRootPath: trustedRoot } : {}),
     });
-    const r = await addRelease({
+    const r = await sign.addRelease({
       repo,
       bundle,
       channel: ctx.requireString('channel'),
@@ -329,8 +325,9 @@ const releaseRevoke: CommandSpec = {
     'clawback release revoke ./tuf-repo com.openclaw.sensor_parser@1.4.0 --reason "crash loop on rpi4"',
   ],
   async run(ctx) {
+    const sign = await signPkg();
     const { name, version } = parseNameAtVersion(ctx.requireArg(1));
-    const r = await revokeRelease({
+    const r = await sign.revokeRelease({
       repo: ctx.requireArg(0),
       name,
       version,
@@ -351,9 +348,10 @@ const releaseList: CommandSpec = {
     channel: { type: 'string', valueName: 'NAME', description: 'only this channel' },
   },
   async run(ctx) {
+    const sign = await signPkg();
     const name = ctx.string('name');
     const channel = ctx.string('channel');
-    const all = await listReleases(ctx.requireArg(0));
+    const all = await sign.listReleases(ctx.requireArg(0));
     const releases = all.releases.filter(
       (r) => (!name || r.name === name) && (!channel || r.channel === channel),
     );
@@ -408,8 +406,9 @@ const keysRotate: CommandSpec = {
     'clawback keys rotate ./tuf-repo --role timestamp --add keys/online-2.pub --remove 5f2c… --root-key /media/root-2.key --root-key /media/root-3.key',
   ],
   async run(ctx) {
+    const sign = await signPkg();
     const role = ctx.requireString('role');
-    if (!isTopRole(role)) {
+    if (!sign.isTopRole(role)) {
       throw new ClawbackError(
         CoreErrors.USAGE,
         `--role must be root, targets, snapshot or timestamp, got ${JSON.stringify(role)}`,
@@ -421,7 +420,7 @@ const keysRotate: CommandSpec = {
       add.push({ key: await loadPublicKey(ref, ctx.env), name: base.replace(/\.pub$/, '') });
     }
     const threshold = ctx.integer('threshold', { min: 1 });
-    const r = await rotateKeys({
+    const r = await sign.rotateKeys({
       repo: ctx.requireArg(0),
       role,
       add,
