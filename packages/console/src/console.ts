@@ -8,21 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import {
-  ClawbackError,
-  encodePrivateKeyFile,
-  generateKeyPair,
-  loadSigner,
-  pathExists,
-  type Signer,
-  signerFromKeyPair,
-  withLock,
-  writeFileAtomic,
-} from '@clawback/core';
+import { ClawbackError, type Signer } from '@clawback/core';
 import { deliverDueAlerts } from './alerts.js';
 import { notFound, registerApi } from './api.js';
 import { ensureApiToken } from './auth.js';
 import { type ChangeRecordVerifier, noChangeRecordKeys } from './change-records.js';
+import { consoleSigner, holdDataDirLock, renderMetrics } from './console-setup.js';
 import type { ConsoleContext } from './context.js';
 import { registerDashboard } from './dashboard-routes.js';
 import { DeviceCache } from './device-cache.js';
@@ -195,88 +186,6 @@ export class ConsoleServer {
     await this.ctx.cache.flushLastSeen(this.ctx.db).catch(() => undefined);
     await this.ctx.db.close();
   }
-}
-
-async function renderMetrics(ctx: ConsoleContext): Promise<string> {
-  const devices = await ctx.db.query<{ status: string; n: number }>(
-    'SELECT status, count(*)::int AS n FROM devices GROUP BY status',
-  );
-  const rollouts = await ctx.db.query<{ state: string; n: number }>(
-    'SELECT state, count(*)::int AS n FROM rollouts GROUP BY state',
-  );
-  const pending = await ctx.db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM alert_deliveries WHERE status IN ('pending', 'sending')",
-  );
-  return ctx.metrics.render([
-    {
-      name: 'clawback_console_devices',
-      help: 'Enrolled devices by status.',
-      samples: devices.map((r) => ({ labels: { status: r.status }, value: r.n })),
-    },
-    {
-      name: 'clawback_console_rollouts',
-      help: 'Rollouts by state.',
-      samples: rollouts.map((r) => ({ labels: { state: r.state }, value: r.n })),
-    },
-    {
-      name: 'clawback_console_alert_deliveries_pending',
-      help: 'Webhook deliveries not yet done.',
-      samples: [{ labels: {}, value: pending[0]?.n ?? 0 }],
-    },
-  ]);
-}
-
-async function consoleSigner(o: ConsoleOptions): Promise<Signer> {
-  if (o.signer) return o.signer;
-  if (o.keyRef) return loadSigner(o.keyRef);
-  if (!o.dataDir) {
-    // No place to keep a key: an ephemeral one (tests, or replicas that must be given --key).
-    return signerFromKeyPair(generateKeyPair());
-  }
-  const path = join(o.dataDir, 'console-key.json');
-  if (!(await pathExists(path))) {
-    await writeFileAtomic(path, encodePrivateKeyFile(generateKeyPair()), { mode: 0o600 });
-  }
-  return loadSigner(path);
-}
-
-/**
- * Hold `<dataDir>/console.lock` while the embedded database is open: PGlite must never be
- * opened by two processes at once. Resolves once held; call the returned function to release.
- */
-async function holdDataDirLock(dataDir: string): Promise<() => Promise<void>> {
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((r) => {
-    release = r;
-  });
-  let acquired: () => void = () => undefined;
-  const got = new Promise<void>((r) => {
-    acquired = r;
-  });
-  const run = withLock(
-    join(dataDir, 'console.lock'),
-    async () => {
-      acquired();
-      await held;
-    },
-    { waitMs: 0 },
-  );
-  try {
-    await Promise.race([got, run]);
-  } catch (err) {
-    throw new ClawbackError(
-      ConsoleErrors.CONSOLE_DATA_LOCKED,
-      `the console data directory ${dataDir} is in use by another process`,
-      {
-        cause: err,
-        hint: 'Stop the running console first, or use its HTTP API instead.',
-      },
-    );
-  }
-  return async () => {
-    release();
-    await run;
-  };
 }
 
 export async function openConsole(o: ConsoleOptions): Promise<ConsoleServer> {
