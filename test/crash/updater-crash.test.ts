@@ -22,6 +22,7 @@ import {
 } from '@clawback/testing';
 import {
   applyUpdate,
+  auditVerify,
   initDevice,
   MID_STEP_CRASH_POINTS,
   openDevice,
@@ -159,6 +160,13 @@ describe('kill -9 at every persisted step of apply', () => {
       expect({ point, queued: await readdir(join(root, 'reports', 'queue')) }).toEqual({ point, queued: [] });
       const mine = sink.reports.filter((r) => r.deviceId === `crash-${i}`);
       expect({ point, reports: mine.map((r) => r.outcome) }).toEqual({ point, reports: ['committed'] });
+      // The device's hash chain survived the kill and is anchored again by the rerun.
+      const audit = await auditVerify(await openDevice(root));
+      expect({ point, ok: audit.ok, checkpoint: audit.checkpoint.status }).toEqual({
+        point,
+        ok: true,
+        checkpoint: 'verified',
+      });
       await stopDeviceAgent(root);
       await rm(root, { recursive: true, force: true });
     }
