@@ -307,8 +307,21 @@ const provenance: CommandSpec = {
     },
     out: { type: 'string', valueName: 'PATH', description: 'output (default FILE.provenance.json)' },
     sigstore: { type: 'boolean', description: 'also sign keyless with Sigstore (needs `id-token: write`)' },
-    'fulcio-url': { type: 'string', valueName: 'URL', description: 'Fulcio instance (default public good)' },
-    'rekor-url': { type: 'string', valueName: 'URL', description: 'Rekor instance (default public good)' },
+    'fulcio-url': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'Fulcio instance (default $CLAWBACK_FULCIO_URL, else public good)',
+    },
+    'rekor-url': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'Rekor instance (default $CLAWBACK_REKOR_URL, else public good)',
+    },
+    'tsa-url': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'RFC 3161 timestamp authority (default $CLAWBACK_TSA_URL, else none)',
+    },
   },
   exitCodes: [
     { code: ExitCode.ENVIRONMENT, meaning: 'not in GitHub Actions: the missing variables are named' },
@@ -323,8 +336,10 @@ const provenance: CommandSpec = {
     const { createProvenance, hashBundle } = await signPkg();
     await hashBundle(bundlePath); // a missing bundle is reported before anything else
     const out = ctx.string('out');
-    const fulcio = ctx.string('fulcio-url');
-    const rekor = ctx.string('rekor-url');
+    // A private Sigstore instance can be set once for a whole workflow through the environment.
+    const fulcio = ctx.string('fulcio-url') ?? ctx.env.CLAWBACK_FULCIO_URL;
+    const rekor = ctx.string('rekor-url') ?? ctx.env.CLAWBACK_REKOR_URL;
+    const tsa = ctx.string('tsa-url') ?? ctx.env.CLAWBACK_TSA_URL;
     const r = await createProvenance({
       bundlePath,
       signers,
@@ -337,6 +352,7 @@ const provenance: CommandSpec = {
               onProgress: (m: string) => ctx.progress(m),
               ...(fulcio ? { fulcioURL: fulcio } : {}),
               ...(rekor ? { rekorURL: rekor } : {}),
+              ...(tsa ? { tsaURL: tsa } : {}),
             },
           }
         : {}),

@@ -160,7 +160,7 @@ const publish: CommandSpec = {
   options: {
     github: { type: 'string', valueName: 'OWNER/REPO', description: 'GitHub repository' },
     tag: { type: 'string', valueName: 'TAG', description: 'release tag (created if missing)' },
-    'api-url': { type: 'string', valueName: 'URL', description: 'GitHub API base URL (GitHub Enterprise)' },
+    'api-url': { type: 'string', valueName: 'URL', description: 'GitHub API base URL (default $GITHUB_API_URL, else api.github.com)' },
   },
   exitCodes: [
     { code: ExitCode.ENVIRONMENT, meaning: 'GITHUB_TOKEN missing or GitHub refused (PUBLISH_GITHUB_FAILED)' },
@@ -178,7 +178,8 @@ const publish: CommandSpec = {
         hint: 'Export a token with contents:write on the repository (in Actions: secrets.GITHUB_TOKEN).',
       });
     }
-    const apiUrl = ctx.string('api-url');
+    // GITHUB_API_URL is what Actions sets (and what GitHub Enterprise Server needs).
+    const apiUrl = ctx.string('api-url') ?? ctx.env.GITHUB_API_URL;
     const octokit = sign.createPublishOctokit({ token, ...(apiUrl ? { baseUrl: apiUrl } : {}) });
     const r = await sign.publishToGithubRelease({
       repo: ctx.requireArg(0),
