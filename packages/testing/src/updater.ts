@@ -384,6 +384,8 @@ export interface ReportSink {
   setDesired(desired: { version: string; rolloutId?: string } | null): void;
   /** Check-ins seen: status answered (200 or 304) and whether the device auth header verified. */
   checkins: { status: number; authOk: boolean }[];
+  /** Verified heartbeat payloads, in arrival order. */
+  heartbeats: Record<string, unknown>[];
   /** Enrollments received (POST /api/v1/devices/enroll). */
   enrollments: { deviceId: string; token: string | null }[];
   /** Answer 503 to the next `n` report POSTs. */
@@ -407,6 +409,7 @@ export async function startReportSink(): Promise<ReportSink> {
   let desired: { version: string; rolloutId?: string } | null = null;
   const checkins: ReportSink['checkins'] = [];
   const enrollments: ReportSink['enrollments'] = [];
+  const heartbeats: ReportSink['heartbeats'] = [];
   let dropAfter = 0;
   let dropBefore = 0;
   const sockets = new Set<Socket>();
@@ -442,6 +445,24 @@ export async function startReportSink(): Promise<ReportSink> {
         checkins.push({ status, authOk });
         if (status === 304) return res.writeHead(304, { etag }).end();
         return res.writeHead(200, { 'content-type': 'application/json', etag }).end(body);
+      }
+      const heartbeatPath = /^\/api\/v1\/devices\/([^/]+)\/heartbeat$/.exec(req.url ?? '');
+      if (req.method === 'POST' && heartbeatPath?.[1]) {
+        const id = decodeURIComponent(heartbeatPath[1]);
+        const key = keys.get(id);
+        try {
+          const env = parseDsseEnvelope(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          if (!key) return json(res, 404, { error: { code: 'DEVICE_UNKNOWN', message: 'enroll first' } });
+          const v = verifyDsse(env, {
+            trustedKeys: [key],
+            threshold: 1,
+            payloadType: 'application/vnd.clawback.heartbeat+json',
+          });
+          heartbeats.push(JSON.parse(Buffer.from(v.payload).toString('utf8')));
+          return json(res, 200, { ok: true });
+        } catch (err) {
+          return json(res, 401, { error: { code: 'SIGNATURE_INVALID', message: (err as Error).message } });
+        }
       }
       if (req.method === 'POST' && req.url === '/api/v1/devices/enroll') {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
@@ -530,6 +551,7 @@ export async function startReportSink(): Promise<ReportSink> {
     },
     checkins,
     enrollments,
+    heartbeats,
     failNext: (n) => {
       fail = n;
     },

@@ -6,7 +6,7 @@ import { type CommandContext, type CommandSpec, type Program, parseSince } from 
 import { auditExport, auditVerify } from './commands/audit.js';
 import { bootDevice, deviceStatus, probationCommand, rollbackDevice } from './commands/device-ops.js';
 import { initDevice } from './commands/init.js';
-import { enrollDevice, flushReports } from './commands/reports.js';
+import { enrollDevice, flushReports, sendHeartbeat } from './commands/reports.js';
 import { applyUpdate, checkForUpdate } from './commands/update.js';
 import { type Device, type DeviceDeps, openDevice, UPDATER_VERSION } from './device.js';
 
@@ -223,6 +223,17 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
         const token = raw?.startsWith('env:') ? ctx.env[raw.slice(4)] : raw;
         const r = await enrollDevice(await open(ctx, deps), token);
         ctx.result(r, `enrolled ${r.deviceId}: ${r.status}`);
+        return 0;
+      },
+    },
+    {
+      name: 'heartbeat',
+      summary: 'send a signed heartbeat (installed release, state, audit head) to the console',
+      options: rootOption,
+      exitCodes: [{ code: 4, meaning: 'the console could not be reached' }],
+      async run(ctx) {
+        const r = await sendHeartbeat(await open(ctx, deps));
+        ctx.result(r, `heartbeat sent: ${r.installed?.version ?? '(nothing installed)'}, ${r.state}`);
         return 0;
       },
     },

@@ -7,7 +7,7 @@ import { isClawbackError, parsePublicKey } from '@clawback/core';
 import { deviceConfigYaml, makeUpdaterRepo, type ReportSink, startReportSink } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice } from './commands/init.js';
-import { enrollDevice, flushReports } from './commands/reports.js';
+import { enrollDevice, flushReports, sendHeartbeat } from './commands/reports.js';
 import { openDevice, UPDATER_VERSION } from './device.js';
 import { buildReport, signReport } from './report.js';
 import type { Transaction } from './state.js';
@@ -101,6 +101,16 @@ describe('enrollment', () => {
     const err = await enrollDevice(await openDevice(other), undefined).catch((e: unknown) => e);
     expect(isClawbackError(err) && err.code).toBe('CONSOLE_REFUSED');
     expect((err as { details: { consoleCode: string } }).details.consoleCode).toBe('DEVICE_KEY_CONFLICT');
+  });
+});
+
+describe('heartbeat', () => {
+  it('posts a signed heartbeat naming the installed release and the anchored audit head', async () => {
+    const device = await openDevice(root);
+    const sent = await sendHeartbeat(device);
+    expect(sink.heartbeats.at(-1)).toEqual(sent);
+    expect(sent).toMatchObject({ deviceId: 'edge-0042', installed: null, state: 'idle' });
+    expect(sent.auditHead?.seq).toBeGreaterThan(0);
   });
 });
 

@@ -1,8 +1,20 @@
-/** `reports flush` and `enroll`: delivering what the device signed (docs/protocol.md). */
-import { ClawbackError, isClawbackError } from '@clawback/core';
+/** `reports flush`, `heartbeat` and `enroll`: what the device tells the console (docs/protocol.md). */
+import { readFile } from 'node:fs/promises';
+import {
+  ClawbackError,
+  canonicalJsonBytes,
+  fromBase64,
+  fromUtf8,
+  isClawbackError,
+  isoSeconds,
+  parseDsseEnvelope,
+  signDsse,
+} from '@clawback/core';
 import { type Device, UPDATER_VERSION } from '../device.js';
 import { UpdaterErrors } from '../errors.js';
 import { crashPoint } from '../executor.js';
+import { HEARTBEAT_PAYLOAD_TYPE } from '../report.js';
+import { loadState } from '../state.js';
 
 export interface FlushResult {
   sent: string[];
@@ -46,6 +58,52 @@ export async function flushReports(device: Device): Promise<FlushResult> {
   }
   if (queued.length > 0) await device.audit.checkpoint();
   return { sent, duplicates, pending: 0, error: null };
+}
+
+export interface HeartbeatPayload {
+  deviceId: string;
+  ts: string;
+  installed: { version: string; digest: string } | null;
+  state: string;
+  policyHash: string | null;
+  auditHead: { seq: number; hash: string } | null;
+}
+
+/** The audit head as anchored by the last signed checkpoint (written at the end of every command). */
+async function anchoredHead(device: Device): Promise<{ seq: number; hash: string } | null> {
+  try {
+    const env = parseDsseEnvelope(JSON.parse(await readFile(`${device.layout.auditLog}.checkpoint`, 'utf8')));
+    const cp = JSON.parse(fromUtf8(fromBase64(env.payload) ?? new Uint8Array())) as {
+      seq?: unknown;
+      hash?: unknown;
+    };
+    return typeof cp.seq === 'number' && typeof cp.hash === 'string' ? { seq: cp.seq, hash: cp.hash } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `heartbeat`: tell the console what runs here (docs/protocol.md "Heartbeat"), signed with the device key. */
+export async function sendHeartbeat(device: Device): Promise<HeartbeatPayload> {
+  const client = device.consoleClient();
+  if (!client) {
+    throw new ClawbackError(UpdaterErrors.UPDATER_CONFIG_INVALID, 'no console configured', {
+      hint: 'Add `console: {url: …}` to updater.yaml and re-provision.',
+    });
+  }
+  const state = await loadState(device.layout.state);
+  const payload: HeartbeatPayload = {
+    deviceId: device.config.deviceId,
+    ts: isoSeconds(device.now()),
+    installed: state.committed ? { version: state.committed.version, digest: state.committed.digest } : null,
+    state: state.txn ? state.txn.phase : 'idle',
+    policyHash: state.committed?.policyHash ?? null,
+    auditHead: await anchoredHead(device),
+  };
+  await client.postHeartbeat(
+    await signDsse(HEARTBEAT_PAYLOAD_TYPE, canonicalJsonBytes(payload), [device.signer]),
+  );
+  return payload;
 }
 
 export async function enrollDevice(
