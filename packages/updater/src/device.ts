@@ -16,7 +16,7 @@ import {
   withLock,
 } from '@clawback/core';
 import type { UpdaterConfig } from './config.js';
-import { ConsoleClient } from './console-client.js';
+import type { ConsoleClient } from './console-client.js';
 import { UpdaterErrors } from './errors.js';
 import type { BundleInstaller, ReleaseVerifier, UpdateSource } from './install.js';
 import { StreamingBundleInstaller } from './install.js';
@@ -54,7 +54,8 @@ export interface Device {
   /** Network seams, built on first use so offline commands never touch them. */
   source(): Promise<UpdateSource>;
   verifier(): Promise<ReleaseVerifier>;
-  consoleClient(): ConsoleClient | null;
+  /** The console client, or null when no console is configured (loaded on first use). */
+  consoleClient(): Promise<ConsoleClient | null>;
 }
 
 export interface StoredConfig {
@@ -146,8 +147,9 @@ export async function openDevice(root: string, deps: DeviceDeps = {}): Promise<D
       }
       return verifier;
     },
-    consoleClient() {
+    async consoleClient() {
       if (client === undefined) {
+        const { ConsoleClient } = await import('./console-client.js');
         client = config.console
           ? new ConsoleClient({
               baseUrl: config.console.url,

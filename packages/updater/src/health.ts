@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import got from 'got';
 import type { HealthCheckSpec } from './config.js';
 import { UpdaterErrors } from './errors.js';
 import { clockTicksPerSecond, processAlive, sampleProcessTree } from './proc.js';
@@ -183,6 +182,7 @@ async function runCheck(
       return runExec(c, o.slotDir);
     case 'http': {
       try {
+        const { default: got } = await import('got');
         const res = await got(c.url, {
           throwHttpErrors: false,
           retry: { limit: 0 },

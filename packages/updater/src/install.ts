@@ -8,7 +8,7 @@
  * The default implementations (tuf-source.ts, release-verifier.ts, below) use
  * @clawback/bundle and @clawback/verify, the same code `clawback bundle verify` runs.
  */
-import { extractBundle, type Manifest } from '@clawback/bundle';
+import type { Manifest } from '@clawback/bundle';
 import { ClawbackError } from '@clawback/core';
 import { UpdaterErrors } from './errors.js';
 import type { TargetInfo } from './state.js';
@@ -90,6 +90,8 @@ function isNoSpace(err: unknown): boolean {
 export class StreamingBundleInstaller implements BundleInstaller {
   async install(input: InstallInput): Promise<InstallResult> {
     try {
+      // Loaded on first use: commands that never install (boot, status) start faster without it.
+      const { extractBundle } = await import('@clawback/bundle');
       const result = await extractBundle(input.source, input.slotDir, {
         expectedManifest: input.manifestBytes,
         durable: true,

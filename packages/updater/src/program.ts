@@ -3,12 +3,17 @@
  * Each command is thin: parse flags, open the device root, call the exported function.
  */
 import { type CommandContext, type CommandSpec, type Program, parseSince } from '@clawback/core';
-import { auditExport, auditVerify } from './commands/audit.js';
-import { bootDevice, deviceStatus, probationCommand, rollbackDevice } from './commands/device-ops.js';
-import { initDevice } from './commands/init.js';
-import { enrollDevice, flushReports, sendHeartbeat } from './commands/reports.js';
-import { applyUpdate, checkForUpdate } from './commands/update.js';
 import { type Device, type DeviceDeps, openDevice, UPDATER_VERSION } from './device.js';
+
+// Command modules load on demand: `boot` runs on every start-up, before the agent, and should
+// not pay for the TUF client, HTTP stack and bundle reader it never uses.
+const load = {
+  audit: () => import('./commands/audit.js'),
+  ops: () => import('./commands/device-ops.js'),
+  init: () => import('./commands/init.js'),
+  reports: () => import('./commands/reports.js'),
+  update: () => import('./commands/update.js'),
+};
 
 export const DEFAULT_ROOT = '/var/lib/clawback';
 
@@ -59,6 +64,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
         'clawback-updater init --root /var/lib/clawback --trusted-root root.json --config updater.yaml',
       ],
       async run(ctx) {
+        const { initDevice } = await load.init();
         const r = await initDevice({
           root: rootOf(ctx),
           trustedRoot: ctx.requireString('trusted-root'),
@@ -86,6 +92,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       ],
       async run(ctx) {
         const version = ctx.string('version');
+        const { checkForUpdate } = await load.update();
         const r = await checkForUpdate(await open(ctx, deps), version ? { version } : {});
         const human = r.updateAvailable
           ? `update available: ${r.installed ?? '(none)'} -> ${r.target?.version}\nplan: ${r.plan.join(', ')}`
@@ -116,6 +123,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       ],
       async run(ctx) {
         const version = ctx.string('version');
+        const { applyUpdate } = await load.update();
         const r = await applyUpdate(await open(ctx, deps), {
           ...(version ? { version } : {}),
           flush: !ctx.flag('no-flush'),
@@ -137,6 +145,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       options: rootOption,
       exitCodes: [{ code: 1, meaning: 'the trial was rolled back at this boot' }],
       async run(ctx) {
+        const { bootDevice } = await load.ops();
         const r = await bootDevice(await open(ctx, deps));
         ctx.result(
           r,
@@ -162,6 +171,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
           { code: 5, meaning: 'no trial is on probation' },
         ],
         async run(ctx) {
+          const { probationCommand } = await load.ops();
           const r = await probationCommand(await open(ctx, deps));
           ctx.result(
             r,
@@ -186,6 +196,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       },
       exitCodes: [{ code: 5, meaning: 'nothing to roll back to, or an install is mid-way' }],
       async run(ctx) {
+        const { rollbackDevice } = await load.ops();
         const r = await rollbackDevice(await open(ctx, deps), ctx.requireString('reason'));
         ctx.result(r, lines({ outcome: r.outcome, active: r.active, version: r.version }));
         return 0;
@@ -196,6 +207,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       summary: 'installed release, active slot, any transaction, queued reports',
       options: rootOption,
       async run(ctx) {
+        const { deviceStatus } = await load.ops();
         const r = await deviceStatus(await open(ctx, deps));
         ctx.result(
           r,
@@ -221,6 +233,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       async run(ctx) {
         const raw = ctx.string('token');
         const token = raw?.startsWith('env:') ? ctx.env[raw.slice(4)] : raw;
+        const { enrollDevice } = await load.reports();
         const r = await enrollDevice(await open(ctx, deps), token);
         ctx.result(r, `enrolled ${r.deviceId}: ${r.status}`);
         return 0;
@@ -232,6 +245,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       options: rootOption,
       exitCodes: [{ code: 4, meaning: 'the console could not be reached' }],
       async run(ctx) {
+        const { sendHeartbeat } = await load.reports();
         const r = await sendHeartbeat(await open(ctx, deps));
         ctx.result(r, `heartbeat sent: ${r.installed?.version ?? '(nothing installed)'}, ${r.state}`);
         return 0;
@@ -243,6 +257,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       options: rootOption,
       exitCodes: [{ code: 4, meaning: 'some reports are still queued (console unreachable)' }],
       async run(ctx) {
+        const { flushReports } = await load.reports();
         const r = await flushReports(await open(ctx, deps));
         ctx.result(
           r,
@@ -256,6 +271,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
       summary: "verify the device audit log's hash chain and signed checkpoint",
       options: rootOption,
       async run(ctx) {
+        const { auditVerify } = await load.audit();
         const r = await auditVerify(await open(ctx, deps));
         ctx.result(
           r,
@@ -278,6 +294,7 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
         },
       },
       async run(ctx) {
+        const { auditExport } = await load.audit();
         const entries = await auditExport(
           await open(ctx, deps),
           parseSince(ctx.string('since') ?? '100 years', ctx.now()),

@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClawbackError, CoreErrors, fsyncDir, isClawbackError, writeFileAtomic } from '@clawback/core';
 import { UPDATER_VERSION } from './device.js';
-import { streamTarget, type TargetStreamStats } from './download.js';
+import type { TargetStreamStats } from './download.js';
 import { UpdaterErrors } from './errors.js';
 import { crashPoint, type StepHandler } from './executor.js';
 import { probationPlanOf } from './manifest-health.js';
@@ -82,6 +82,7 @@ export const download: StepHandler<'download'> = async (device, state) => {
   const dir = txnDir(device, txn);
   const manifestBytes = new Uint8Array(await readFile(join(dir, 'manifest.json')));
   const slotDir = await device.slots.prepare(txn.slot);
+  const { streamTarget } = await import('./download.js');
   const stats: TargetStreamStats = { bytes: 0, resumedFrom: 0, attempts: 0 };
   let crashed = false;
   const source = streamTarget(

@@ -29,7 +29,7 @@ export interface FlushResult {
  * an earlier one.
  */
 export async function flushReports(device: Device): Promise<FlushResult> {
-  const client = device.consoleClient();
+  const client = await device.consoleClient();
   const queued = await device.queue.list();
   if (!client) return { sent: [], duplicates: [], pending: queued.length, error: null };
   const sent: string[] = [];
@@ -85,7 +85,7 @@ async function anchoredHead(device: Device): Promise<{ seq: number; hash: string
 
 /** `heartbeat`: tell the console what runs here (docs/protocol.md "Heartbeat"), signed with the device key. */
 export async function sendHeartbeat(device: Device): Promise<HeartbeatPayload> {
-  const client = device.consoleClient();
+  const client = await device.consoleClient();
   if (!client) {
     throw new ClawbackError(UpdaterErrors.UPDATER_CONFIG_INVALID, 'no console configured', {
       hint: 'Add `console: {url: …}` to updater.yaml and re-provision.',
@@ -110,7 +110,7 @@ export async function enrollDevice(
   device: Device,
   token: string | undefined,
 ): Promise<{ deviceId: string; status: string }> {
-  const client = device.consoleClient();
+  const client = await device.consoleClient();
   if (!client) {
     throw new ClawbackError(UpdaterErrors.UPDATER_CONFIG_INVALID, 'no console configured', {
       hint: 'Add `console: {url: …}` to updater.yaml and re-provision, or skip enrollment.',

@@ -30,7 +30,7 @@ interface ConsoleCache {
 async function desiredVersion(
   device: Device,
 ): Promise<{ version: string; rolloutId?: string } | null | undefined> {
-  const client = device.consoleClient();
+  const client = await device.consoleClient();
   if (!client) return undefined;
   const path = device.layout.consoleState;
   const cache = (await pathExists(path))
