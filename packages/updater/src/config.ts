@@ -42,7 +42,8 @@ export interface UpdaterConfig {
   agent: string;
   channel: string;
   hardwareId: string;
-  repository: { metadataUrl: string; targetsUrl: string };
+  /** `flatTargets`: targets served as `<sha256>.<name>` in one directory (a GitHub Release). */
+  repository: { metadataUrl: string; targetsUrl: string; flatTargets: boolean };
   /** Release keys trusted to sign bundle manifests, with the k-of-n threshold. */
   releaseKeys: (PublicKeyJson | string)[];
   threshold: number;
@@ -260,7 +261,11 @@ export function parseUpdaterConfig(doc: unknown, source = 'updater.yaml'): Updat
     agent: agent as string,
     channel: channel as string,
     hardwareId: hardwareId as string,
-    repository: { metadataUrl: metadataUrl as string, targetsUrl: targetsUrl as string },
+    repository: {
+      metadataUrl: metadataUrl as string,
+      targetsUrl: targetsUrl as string,
+      flatTargets: repo?.flat_targets === true,
+    },
     releaseKeys,
     threshold,
     provenance,

@@ -50,6 +50,7 @@ export async function createTufUpdateSource(device: Device): Promise<UpdateSourc
     targetBaseUrl: repository.targetsUrl,
     cacheDir,
     now: device.now,
+    flatTargets: repository.flatTargets === true,
     fetcher: { retries: device.config.download.retries, tmpDir: cacheDir },
   });
   // One verified refresh per process: a resumed transaction fetches its attestations from
@@ -92,6 +93,10 @@ export async function createTufUpdateSource(device: Device): Promise<UpdateSourc
       };
       const dir = posix.dirname(target.targetPath);
       const base = posix.basename(target.targetPath);
+      if (repository.flatTargets) {
+        // `clawback repo publish --github`: every target is a release asset named <sha256>.<name>.
+        return `${repository.targetsUrl.replace(/\/+$/, '')}/${encodeURIComponent(`${target.sha256}.${base}`)}`;
+      }
       // TUF 5.7.2: with consistent snapshots the file is served as <dir>/<sha256>.<name>.
       const name = root.signed?.consistent_snapshot ? `${target.sha256}.${base}` : base;
       const rel = (dir === '.' ? [name] : [...dir.split('/'), name]).map(encodeURIComponent).join('/');
