@@ -200,7 +200,7 @@ describe(`fleet of ${N} real clawback-updater devices`, () => {
       };
       expect(failures.failures.length).toBeGreaterThan(0);
       for (const f of failures.failures) {
-        expect(f.outcome).toBe('rolled-back');
+        expect(f.outcome, JSON.stringify(f)).toBe('rolled-back');
         expect(hwOf(f.deviceId)).toBe(FIXTURE_HARDWARE);
         expect(f.health.some((h) => h.ok === false)).toBe(true);
       }

@@ -93,7 +93,10 @@ interface DesiredRow {
   target_path: string;
 }
 
-/** The device's desired target: the newest rollout that has reached the device's stage. */
+/**
+ * The device's desired target: from the newest rollout that has reached the device's stage,
+ * or that the device has already committed.
+ */
 export async function desiredFor(ctx: ConsoleContext, deviceId: string): Promise<CachedDesired> {
   const hit = ctx.cache.desired.get(deviceId);
   if (hit) return hit;
@@ -110,9 +113,10 @@ export async function desiredFor(ctx: ConsoleContext, deviceId: string): Promise
          JOIN rollouts r ON r.id = rd.rollout_id
          JOIN releases rel ON rel.id = r.release_id
         WHERE rd.device_id = $1
-          AND r.state IN ('active', 'completed')
-          AND rd.stage <= r.current_stage
-          AND rd.status <> 'failed'
+          AND ((r.state IN ('active', 'completed') AND rd.stage <= r.current_stage AND rd.status <> 'failed')
+               -- A halt stops a release spreading; it never points a device that already
+               -- committed it back at an older version (the device would refuse a downgrade).
+               OR rd.status = 'committed')
         ORDER BY r.ord DESC
         LIMIT 1`,
             [deviceId],
