@@ -29,18 +29,18 @@ export const verifyRelease: StepHandler<'verifyRelease'> = async (device, state)
       },
     );
   }
-  const signature = await source.fetchTarget(sigPath);
   const provPath = txn.target.attestations?.provenance?.path;
-  const provenance = provPath ? await source.fetchTarget(provPath) : null;
   const sigstorePath = txn.target.attestations?.sigstore?.path;
+  // Fetched together (each through TUF: signed length and hashes), while the verifier loads.
   // Design §4: the Sigstore trust root is itself a TUF target, so it rotates like any release.
-  const sigstore = sigstorePath
-    ? {
-        bundle: await source.fetchTarget(sigstorePath),
-        trustedRoot: await source.fetchTarget(SIGSTORE_TRUSTED_ROOT),
-      }
-    : null;
-  const verifier = await device.verifier();
+  const [signature, provenance, sigstoreBundle, trustedRoot, verifier] = await Promise.all([
+    source.fetchTarget(sigPath),
+    provPath ? source.fetchTarget(provPath) : null,
+    sigstorePath ? source.fetchTarget(sigstorePath) : null,
+    sigstorePath ? source.fetchTarget(SIGSTORE_TRUSTED_ROOT) : null,
+    device.verifier(),
+  ]);
+  const sigstore = sigstoreBundle && trustedRoot ? { bundle: sigstoreBundle, trustedRoot } : null;
   const verified = verifier.verify({
     target: txn.target,
     signature,
