@@ -160,7 +160,11 @@ const publish: CommandSpec = {
   options: {
     github: { type: 'string', valueName: 'OWNER/REPO', description: 'GitHub repository' },
     tag: { type: 'string', valueName: 'TAG', description: 'release tag (created if missing)' },
-    'api-url': { type: 'string', valueName: 'URL', description: 'GitHub API base URL (default $GITHUB_API_URL, else api.github.com)' },
+    'api-url': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'GitHub API base URL (default $GITHUB_API_URL, else api.github.com)',
+    },
   },
   exitCodes: [
     { code: ExitCode.ENVIRONMENT, meaning: 'GITHUB_TOKEN missing or GitHub refused (PUBLISH_GITHUB_FAILED)' },
