@@ -238,7 +238,7 @@ try {
   const rate = (r) => r.requests.average;
   const line = (name) => {
     const r = results[name];
-    return `  ${name}: ${fmt(rate(r))} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx/304: ${r.non2xx - (name.includes('304') ? r.requests.total : 0) < 0 ? 0 : r.non2xx - (name.includes('304') ? r.requests.total : 0)}  errors ${r.errors}`;
+    return `  ${name}: ${fmt(rate(r))} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  non-2xx/304: ${Math.max(0, r.non2xx - (name.includes('304') ? r.requests.total : 0))}  errors ${r.errors}`;
   };
   const out = [
     `console bench (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}): ${DEVICES} devices, ${SECONDS}s per autocannon run, 32 connections, loopback, node ${process.version}`,
