@@ -46,11 +46,20 @@ const crash: CommandSpec = {
     throw new TypeError('oops');
   },
 };
+const inner: Program = { name: 'tool sub', version: '1.2.3', summary: 'inner', commands: [echo] };
+const sub: CommandSpec = {
+  name: 'sub',
+  summary: 'delegates to another program',
+  passthrough: true,
+  async run(ctx) {
+    return runProgram(inner, ctx.args, ctx.io);
+  },
+};
 const program: Program = {
   name: 'tool',
   version: '1.2.3',
   summary: 'test tool',
-  commands: [echo, fail, crash],
+  commands: [echo, fail, crash, sub],
 };
 
 describe('runProgram', () => {
@@ -74,6 +83,15 @@ describe('runProgram', () => {
     expect(await runProgram(program, ['thing'], c)).toBe(2);
     expect(c.out()).toContain('thing fail');
   });
+  it('passes arguments through, unparsed, to a delegating command', async () => {
+    const a = io();
+    expect(await runProgram(program, ['sub', 'thing', 'echo', 'x', '--times', '2', '--json'], a)).toBe(0);
+    expect(JSON.parse(a.out())).toEqual({ value: 'x', n: 2 });
+    const b = io();
+    expect(await runProgram(program, ['sub', '--help'], b)).toBe(0);
+    expect(b.out()).toContain('tool sub');
+  });
+
   it('maps usage errors, coded errors and bugs to exit codes without stack traces', async () => {
     const a = io();
     expect(await runProgram(program, ['thing', 'echo'], a)).toBe(2);

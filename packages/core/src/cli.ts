@@ -37,6 +37,11 @@ export interface CommandSpec {
   /** Exit codes beyond the shared table, or the shared ones with a command-specific meaning. */
   exitCodes?: readonly { code: number; meaning: string }[];
   examples?: readonly string[];
+  /**
+   * Hand every remaining argument to `run` unparsed (`ctx.args`), like git's external
+   * subcommands: the command delegates to another program, loaded only when it is used.
+   */
+  passthrough?: boolean;
   run(ctx: CommandContext): Promise<number | undefined>;
 }
 
@@ -300,6 +305,9 @@ export async function runProgram(program: Program, argv: readonly string[], io: 
       throw new ClawbackError(CoreErrors.USAGE, `unknown command: ${prefix.join(' ') || argv[0]}`, {
         hint: `Run \`${program.name} --help\` for the list of commands.`,
       });
+    }
+    if (command.passthrough) {
+      return (await command.run(new CommandContext(command, [...rest], {}, io))) ?? ExitCode.OK;
     }
     const options = allOptions(command);
     let parsed: ReturnType<typeof parseArgs>;
