@@ -384,6 +384,12 @@ export interface ReportSink {
   setDesired(desired: { version: string; rolloutId?: string } | null): void;
   /** Check-ins seen: status answered (200 or 304) and whether the device auth header verified. */
   checkins: { status: number; authOk: boolean }[];
+  /** Key rotations accepted (the new key id). */
+  rotations: { deviceId: string; keyid: string }[];
+  /** Apply the next `n` key rotations but lose the response (connection destroyed). */
+  dropRotateResponse(n: number): void;
+  /** The key currently enrolled for a device. */
+  keyOf(deviceId: string): PublicKey | undefined;
   /** Verified heartbeat payloads, in arrival order. */
   heartbeats: Record<string, unknown>[];
   /** Enrollments received (POST /api/v1/devices/enroll). */
@@ -410,6 +416,8 @@ export async function startReportSink(): Promise<ReportSink> {
   const checkins: ReportSink['checkins'] = [];
   const enrollments: ReportSink['enrollments'] = [];
   const heartbeats: ReportSink['heartbeats'] = [];
+  const rotations: ReportSink['rotations'] = [];
+  let dropRotate = 0;
   let dropAfter = 0;
   let dropBefore = 0;
   const sockets = new Set<Socket>();
@@ -463,6 +471,38 @@ export async function startReportSink(): Promise<ReportSink> {
         } catch (err) {
           return json(res, 401, { error: { code: 'SIGNATURE_INVALID', message: (err as Error).message } });
         }
+      }
+      const rotatePath = /^\/api\/v1\/devices\/([^/]+)\/rotate-key$/.exec(req.url ?? '');
+      if (req.method === 'POST' && rotatePath?.[1]) {
+        const id = decodeURIComponent(rotatePath[1]);
+        const key = keys.get(id);
+        if (!key) return json(res, 404, { error: { code: 'DEVICE_UNKNOWN', message: 'enroll first' } });
+        let next: PublicKey;
+        try {
+          const env = parseDsseEnvelope(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          // Signed by the current key only: after the rotation the old key is refused.
+          const v = verifyDsse(env, {
+            trustedKeys: [key],
+            threshold: 1,
+            payloadType: 'application/vnd.clawback.key-rotation+json',
+          });
+          const body = JSON.parse(Buffer.from(v.payload).toString('utf8')) as {
+            deviceId: string;
+            newPublicKey: { keyval: { public: string } };
+          };
+          if (body.deviceId !== id) throw new Error('device id mismatch');
+          next = makePublicKey(Buffer.from(body.newPublicKey.keyval.public, 'hex'));
+        } catch (err) {
+          return json(res, 401, { error: { code: 'SIGNATURE_INVALID', message: (err as Error).message } });
+        }
+        keys.set(id, next);
+        rotations.push({ deviceId: id, keyid: next.keyid });
+        if (dropRotate > 0) {
+          dropRotate -= 1;
+          res.socket?.destroy();
+          return;
+        }
+        return json(res, 200, { deviceId: id, keyid: next.keyid });
       }
       if (req.method === 'POST' && req.url === '/api/v1/devices/enroll') {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
@@ -552,6 +592,11 @@ export async function startReportSink(): Promise<ReportSink> {
     checkins,
     enrollments,
     heartbeats,
+    rotations,
+    dropRotateResponse: (n) => {
+      dropRotate = n;
+    },
+    keyOf: (id) => keys.get(id),
     failNext: (n) => {
       fail = n;
     },

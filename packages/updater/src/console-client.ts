@@ -186,4 +186,23 @@ export class ConsoleClient {
     const res = await this.send('POST', path, JSON.stringify(envelope));
     if (res.statusCode >= 300) throw this.refused(res, 'heartbeat');
   }
+
+  /** POST a key rotation statement signed by the current key (protocol "Device key rotation"). */
+  async rotateKey(envelope: DsseEnvelope): Promise<void> {
+    const path = `/api/v1/devices/${encodeURIComponent(this.o.deviceId)}/rotate-key`;
+    const res = await this.send('POST', path, JSON.stringify(envelope));
+    if (res.statusCode >= 300) throw this.refused(res, 'key rotation');
+  }
+
+  /** Whether the console accepts a request signed by `signer` (a signed check-in). */
+  async accepts(signer: Signer): Promise<boolean> {
+    const probe = new ConsoleClient({ ...this.o, signer, retries: 0 });
+    try {
+      await probe.desired(null);
+      return true;
+    } catch (err) {
+      if (err instanceof ClawbackError && err.code === UpdaterErrors.CONSOLE_REFUSED) return false;
+      throw err;
+    }
+  }
 }

@@ -4,6 +4,7 @@ export * from './commands/audit.js';
 export * from './commands/device-ops.js';
 export * from './commands/init.js';
 export * from './commands/reports.js';
+export * from './commands/rotate-key.js';
 export * from './commands/update.js';
 export * from './config.js';
 export * from './console-client.js';

@@ -12,6 +12,7 @@ const load = {
   ops: () => import('./commands/device-ops.js'),
   init: () => import('./commands/init.js'),
   reports: () => import('./commands/reports.js'),
+  rotate: () => import('./commands/rotate-key.js'),
   update: () => import('./commands/update.js'),
 };
 
@@ -236,6 +237,21 @@ export function updaterProgram(deps: DeviceDeps = {}): Program {
         const { enrollDevice } = await load.reports();
         const r = await enrollDevice(await open(ctx, deps), token);
         ctx.result(r, `enrolled ${r.deviceId}: ${r.status}`);
+        return 0;
+      },
+    },
+    {
+      name: 'rotate-key',
+      summary:
+        'replace the device key: the console learns the new key from a statement signed by the old one',
+      options: rootOption,
+      exitCodes: [
+        { code: 4, meaning: 'the console could not be reached (rerun: an interrupted rotation resumes)' },
+      ],
+      async run(ctx) {
+        const { rotateDeviceKey } = await load.rotate();
+        const r = await rotateDeviceKey(await open(ctx, deps));
+        ctx.result(r, `device key rotated: ${r.oldKeyId} -> ${r.newKeyId}`);
         return 0;
       },
     },

@@ -1,13 +1,15 @@
 // Report delivery against a real HTTP sink that fails, drops connections and restarts: reports
 // leave the on-disk queue only once accepted, in order, each stored exactly once.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClawbackError, parsePublicKey } from '@clawback/core';
 import { deviceConfigYaml, makeUpdaterRepo, type ReportSink, startReportSink } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditVerify } from './commands/audit.js';
 import { initDevice } from './commands/init.js';
 import { enrollDevice, flushReports, sendHeartbeat } from './commands/reports.js';
+import { rotateDeviceKey } from './commands/rotate-key.js';
 import { openDevice, UPDATER_VERSION } from './device.js';
 import { buildReport, signReport } from './report.js';
 import type { Transaction } from './state.js';
@@ -165,4 +167,32 @@ describe('report queue delivery', () => {
     expect(r).toMatchObject({ sent: [], pending: 2, error: { code: 'CONSOLE_REFUSED' } });
     expect(ids()).not.toContain(txn(8).reportId);
   });
+});
+
+describe('device key rotation', () => {
+  it('rotates the key with a statement signed by the old key; the audit log is anchored by the new key', async () => {
+    const before = (await openDevice(root)).signer.keyid;
+    const r = await rotateDeviceKey(await openDevice(root));
+    expect(r).toMatchObject({ oldKeyId: before, resumed: false });
+    expect(sink.keyOf('edge-0042')?.keyid).toBe(r.newKeyId);
+    const device = await openDevice(root);
+    expect(device.signer.keyid).toBe(r.newKeyId);
+    expect((await stat(join(root, 'device-key.json'))).mode & 0o777).toBe(0o600);
+    await sendHeartbeat(device);
+    expect(sink.heartbeats.length).toBeGreaterThan(0);
+    const audit = await auditVerify(device);
+    expect(audit).toMatchObject({ ok: true, checkpoint: { status: 'verified' } });
+  });
+
+  it('finishes a rotation whose response was lost, by checking that the console accepts the new key', async () => {
+    // The console applies the rotation but the response never arrives; the retried POST, still
+    // signed by the old key, is refused; the device then proves the console already switched.
+    sink.dropRotateResponse(1);
+    const before = (await openDevice(root)).signer.keyid;
+    const r = await rotateDeviceKey(await openDevice(root));
+    expect(r.oldKeyId).toBe(before);
+    expect(sink.keyOf('edge-0042')?.keyid).toBe(r.newKeyId);
+    expect((await openDevice(root)).signer.keyid).toBe(r.newKeyId);
+    await sendHeartbeat(await openDevice(root));
+  }, 30_000);
 });
