@@ -35,6 +35,20 @@ describe('parseUpdaterConfig', () => {
     });
   });
 
+  it('accepts the shipped example (examples/systemd/updater.yaml)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const text = await readFile(
+      join(import.meta.dirname, '..', '..', '..', 'examples', 'systemd', 'updater.yaml'),
+      'utf8',
+    );
+    const c = parseUpdaterConfig(parse(text));
+    expect(c).toMatchObject({
+      agent: 'com.openclaw.sensor_parser',
+      restartHook: ['/usr/local/bin/restart-agent'],
+    });
+  });
+
   it('reports every bad field at once with its path', () => {
     const err = (() => {
       try {
