@@ -6,7 +6,7 @@
  * setup-node and artifacts: nothing to do), and "Install Clawback" puts the built CLI on PATH
  * instead of running `npm ci` of this repository inside the temp workspace.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { verifyChangeRecord } from '@clawback/approvals';
 import { encodePrivateKeyFile, generateKeyPair, loadPublicKey } from '@clawback/core';
 import {
@@ -117,6 +118,9 @@ async function treeDigest(dir: string): Promise<string> {
 interface Release {
   ws: string;
   results: StepResult[];
+  outputs: Record<string, string>;
+  ctx: JobContext;
+  workflow: Awaited<ReturnType<typeof loadWorkflow>>;
   github: FakeGitHubServer;
   origin: string;
   approvalsPub: string;
@@ -140,7 +144,7 @@ afterAll(async () => {
 });
 
 /** Prepare a checkout, a TUF branch with an origin, keys as secrets; then run the build job. */
-async function release(name: string, scenario: string): Promise<Release> {
+async function release(name: string, scenario: string, runId = '123456789'): Promise<Release> {
   const { input } = loadGitHubScenario(scenario) as unknown as { input: { repo: string; commit: string } };
   const top = join(base, name);
   const ws = join(top, 'work');
@@ -188,7 +192,12 @@ async function release(name: string, scenario: string): Promise<Release> {
 
   const github = await serveGitHub(scenario);
   servers.push(github);
-  const claims = githubActionsClaims({ repository: input.repo, sha: input.commit, ref: `refs/tags/${TAG}` });
+  const claims = githubActionsClaims({
+    repository: input.repo,
+    sha: input.commit,
+    ref: `refs/tags/${TAG}`,
+    run_id: runId,
+  });
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? top,
@@ -231,8 +240,8 @@ async function release(name: string, scenario: string): Promise<Release> {
     },
   };
   const workflow = await loadWorkflow(join(root, '.github/workflows/release.yml'));
-  const results = await runJob(workflow, 'build', ctx);
-  return { ws, results, github, origin, approvalsPub, tufBefore };
+  const { steps: results, outputs } = await runJob(workflow, 'build', ctx);
+  return { ws, results, outputs, ctx, workflow, github, origin, approvalsPub, tufBefore };
 }
 
 describe('release.yml, executed', () => {
@@ -310,4 +319,67 @@ describe('release.yml, executed', () => {
     expect(await treeDigest(join(r.ws, 'tuf'))).toBe(r.tufBefore);
     expect(r.github.assets).toEqual([]);
   }, 180_000);
+
+  it('rolls out after the environment approval: the record is made and the console starts the rollout', async () => {
+    const r = await release('rollout', 'environment-approved', '99');
+    const failed = r.results.find((x) => x.exitCode !== 0);
+    expect(failed, failed ? `${failed.label}\n${failed.stderr}` : '').toBeUndefined();
+
+    const { changeRecordVerifier, createApiToken, openConsole } = await import('@clawback/console');
+    const server = await openConsole({
+      dataDir: join(base, 'rollout', 'console-data'),
+      verifyChangeRecord: changeRecordVerifier([await loadPublicKey(r.approvalsPub)]),
+      sweepIntervalMs: 0,
+      alertIntervalMs: 0,
+      syncIntervalMs: 0,
+    });
+    try {
+      const admin = (
+        await createApiToken(server.db, { name: 'admin', role: 'admin', now: new Date(), actor: 't' })
+      ).token;
+      const rm = (
+        await createApiToken(server.db, { name: 'rm', role: 'release-manager', now: new Date(), actor: 't' })
+      ).token;
+      const { url } = await server.listen(0, '127.0.0.1');
+      const rootFile = join(r.ws, 'tuf/metadata/1.root.json');
+      // Asynchronously: the console serves from this process's event loop.
+      await promisify(execFile)('node', [cli, 'console', 'tuf', 'pin', rootFile, '--url', url], {
+        env: { ...process.env, CLAWBACK_CONSOLE_TOKEN: admin },
+      });
+      // A small fleet running the agent, enrolled with an enrollment token.
+      const { createEnrollmentToken } = await import('@clawback/console');
+      const { SimDevice } = await import('@clawback/testing');
+      const enroll = await createEnrollmentToken(server.db, {
+        name: 'fleet',
+        maxUses: null,
+        expiresInSecs: null,
+        now: new Date(),
+        actor: 't',
+      });
+      for (const id of ['edge-1', 'edge-2', 'edge-3']) {
+        const device = new SimDevice({
+          id,
+          hardwareId: 'rpi4-64',
+          agent: 'com.openclaw.sensor_parser',
+          channel: 'stable',
+        });
+        expect((await device.enroll(url, enroll.token)).status).toBeLessThan(300);
+      }
+      r.ctx.secrets.CLAWBACK_CONSOLE_URL = url;
+      r.ctx.secrets.CLAWBACK_CONSOLE_TOKEN = rm;
+      r.ctx.needs = { build: { outputs: r.outputs } };
+      const job = await runJob(r.workflow, 'rollout', r.ctx);
+      const bad = job.steps.find((x) => x.exitCode !== 0);
+      expect(bad, bad ? `${bad.label}\n${bad.stdout}\n${bad.stderr}` : '').toBeUndefined();
+      expect(existsSync(join(r.ws, 'out/agent-1.4.0.clawback.rollout-record.json'))).toBe(true);
+
+      const list = await fetch(`${url}/api/v1/rollouts`, { headers: { authorization: `Bearer ${rm}` } });
+      const body = JSON.stringify(await list.json());
+      expect(body).toContain('1.4.0');
+      expect(body).toMatch(/running|active|started/);
+      expect(body).toContain('dave');
+    } finally {
+      await server.close();
+    }
+  }, 240_000);
 });

@@ -20,6 +20,7 @@ export interface WorkflowStep {
 
 export interface WorkflowJob {
   env?: Record<string, string>;
+  outputs?: Record<string, string>;
   environment?: string;
   permissions?: Record<string, string>;
   steps: WorkflowStep[];
@@ -100,8 +101,14 @@ function runBash(script: string, cwd: string, env: Record<string, string>): Prom
   });
 }
 
+export interface JobResult {
+  steps: StepResult[];
+  /** The job's `outputs:`, evaluated after its steps (for `needs.<job>.outputs`). */
+  outputs: Record<string, string>;
+}
+
 /** Run a job's steps in order; stops at the first failing step, as the runner does. */
-export async function runJob(workflow: Workflow, jobId: string, ctx: JobContext): Promise<StepResult[]> {
+export async function runJob(workflow: Workflow, jobId: string, ctx: JobContext): Promise<JobResult> {
   const job = workflow.jobs[jobId];
   if (!job) throw new Error(`no job ${jobId}`);
   const runnerDir = join(ctx.cwd, '..', `runner-${jobId}`);
@@ -150,9 +157,14 @@ export async function runJob(workflow: Workflow, jobId: string, ctx: JobContext)
           : { label, kind: 'run', exitCode: replaced, stdout: '', stderr: '' };
     }
     results.push(result);
+    if (process.env.CLAWBACK_DEBUG_WORKFLOW)
+      process.stderr.write(`[${jobId}] ${label}: exit ${result.exitCode}\n${result.stderr}\n`);
     if (step.id) steps[step.id] = { outputs: parseOutputs(await readFile(outputFile, 'utf8')) };
     if (result.exitCode !== 0) break;
   }
   await appendFile(summary, '');
-  return results;
+  const outputs = Object.fromEntries(
+    Object.entries(job.outputs ?? {}).map(([k, v]) => [k, substitute(String(v), exprCtx())]),
+  );
+  return { steps: results, outputs };
 }

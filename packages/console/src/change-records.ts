@@ -57,6 +57,13 @@ export function changeRecordVerifier(trustedKeys: readonly PublicKey[], threshol
                 name: p.evidence.environment.name,
                 runId: p.evidence.environment.runId,
                 runTriggeringActor: p.evidence.environment.runTriggeringActor,
+                // Who approved the deployment: what a release manager and an auditor look for.
+                approvedBy: p.evidence.environment.approvals
+                  .filter(
+                    (a) =>
+                      a.state === 'approved' && a.environments.includes(p.evidence?.environment?.name ?? ''),
+                  )
+                  .map((a) => a.user?.login ?? '(unknown)'),
               }
             : null,
           signedBy: v.keyids,

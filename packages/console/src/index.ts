@@ -1,7 +1,15 @@
 // @clawback/console: the fleet hub (design §7). Named exports only.
 export { ALERT_SCHEMA, type AlertKind, alertBody, SIGNATURE_HEADER } from './alerts.js';
 export { exportAuditLog, readAuditEntries } from './audit.js';
-export { createApiToken, isRole, type Principal, ROLES, type Role, revokeApiToken } from './auth.js';
+export {
+  createApiToken,
+  createEnrollmentToken,
+  isRole,
+  type Principal,
+  ROLES,
+  type Role,
+  revokeApiToken,
+} from './auth.js';
 export {
   type ChangeRecordCheck,
   type ChangeRecordVerifier,
