@@ -14,6 +14,8 @@ import type { PublicKey } from './keys.js';
 export const AUDIT_GENESIS = '0'.repeat(64);
 export const AUDIT_CHECKPOINT_PAYLOAD_TYPE = 'application/vnd.clawback.audit-checkpoint+json';
 export const AUDIT_ROTATED_KIND = 'audit.rotated';
+/** Written when an interrupted append left a partial last line that was cut off. */
+export const AUDIT_RECOVERED_KIND = 'audit.recovered';
 
 export interface AuditEntry {
   v: 1;

@@ -181,6 +181,37 @@ describe('audit log', () => {
     expect(r.lastSeq).toBe(50);
   });
 
+  it('recovers from an append cut short by a power cut, and records the recovery', async () => {
+    const path = await makeLog(3);
+    const { appendFile: append } = await import('node:fs/promises');
+    await append(path, '{"v":1,"seq":4,"ts":"2026-01-01T00:00:0');
+    const log = await AuditLog.open(path, { signer: signerFromKeyPair(key), durable: false });
+    const entry = await log.append('after.power.cut', {});
+    expect(entry.seq).toBe(5);
+    expect(await log.head()).toEqual({ seq: 5, hash: entry.hash });
+    const all = parseAuditEntries((await readAuditLog(path)).files);
+    expect(all.map((e) => e.kind)).toEqual([
+      'test.event',
+      'test.event',
+      'test.event',
+      'audit.recovered',
+      'after.power.cut',
+    ]);
+    expect(all[3]?.data).toMatchObject({
+      cutBytes: Buffer.byteLength('{"v":1,"seq":4,"ts":"2026-01-01T00:00:0'),
+    });
+    expect((await verifyAuditLog(path, { trustedKeys: [key.publicKey] })).ok).toBe(true);
+  });
+
+  it('a whole last entry missing only its newline is kept', async () => {
+    const path = await makeLog(2);
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.trimEnd());
+    const log = await AuditLog.open(path, { durable: false });
+    expect((await log.append('next', {})).seq).toBe(3);
+    expect((await verifyAuditLog(path)).problems).toEqual([]);
+  });
+
   it('names invalid lines', () => {
     const r = verifyAuditChain({ files: [{ name: 'x', text: 'not json\n{"a":1}\n' }] });
     expect(problemCodes(r)).toEqual(['LINE_INVALID', 'LINE_INVALID']);

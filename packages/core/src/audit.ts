@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import {
   AUDIT_CHECKPOINT_PAYLOAD_TYPE,
   AUDIT_GENESIS,
+  AUDIT_RECOVERED_KIND,
   AUDIT_ROTATED_KIND,
   type AuditCheckpoint,
   type AuditEntry,
@@ -18,6 +19,7 @@ import {
   verifyAuditChain,
 } from './audit-chain.js';
 import { canonicalJsonBytes } from './canonical.js';
+import { sha256Hex } from './digest.js';
 import { signDsse } from './dsse.js';
 import { ClawbackError, CoreErrors } from './errors.js';
 import { withLock, writeFileAtomic } from './fs.js';
@@ -75,6 +77,11 @@ export class AuditLog {
     return run;
   }
 
+  /** The newest entry's sequence number and hash (what reports carry as `auditHead`), if any. */
+  async head(): Promise<{ seq: number; hash: string } | undefined> {
+    return withLock(`${this.path}.lock`, () => readHead(this.path));
+  }
+
   /** Write a signed checkpoint of the current head now. */
   async checkpoint(): Promise<void> {
     await withLock(`${this.path}.lock`, async () => {
@@ -90,8 +97,12 @@ export class AuditLog {
   ): Promise<AuditEntry> {
     try {
       return await withLock(`${this.path}.lock`, async () => {
+        const torn = await cutTornTail(this.path);
         let head = await readHead(this.path);
         await assertNotBehindCheckpoint(this.path, head);
+        if (torn) {
+          head = await this.write(AUDIT_RECOVERED_KIND, torn, undefined, head);
+        }
         const rotateBytes = this.options.rotateBytes ?? 8 * 1024 * 1024;
         const size = await fileSize(this.path);
         if (head && size > rotateBytes) {
@@ -178,6 +189,61 @@ function appendError(path: string, cause: unknown): ClawbackError {
       hint: 'The action was not carried out because it could not be recorded. Check disk space and permissions.',
     },
   );
+}
+
+/**
+ * A power cut during an append can leave a partial last line. Cut the file back to its
+ * last complete line so the log can go on, and return what was cut so it is recorded
+ * (an `audit.recovered` entry with the cut bytes' size and digest). Only an unfinished
+ * line is cut: a last line that is a whole entry without its newline gets the newline.
+ * A cut can never hide a checkpointed entry: the checkpoint check that follows refuses.
+ */
+async function cutTornTail(path: string): Promise<Record<string, unknown> | undefined> {
+  const handle = await open(path, 'r+').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return undefined;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return undefined;
+    // Find the start of the unfinished line (entries are small; read back in growing windows).
+    let window = 64 * 1024;
+    let start = 0;
+    for (;;) {
+      const from = Math.max(0, size - window);
+      const buf = Buffer.alloc(size - from);
+      await handle.read(buf, 0, buf.length, from);
+      const nl = buf.lastIndexOf(0x0a);
+      if (nl >= 0) {
+        start = from + nl + 1;
+        break;
+      }
+      if (from === 0) break;
+      window *= 4;
+    }
+    const tail = Buffer.alloc(size - start);
+    await handle.read(tail, 0, tail.length, start);
+    try {
+      const e = JSON.parse(tail.toString('utf8')) as Partial<AuditEntry>;
+      if (Number.isInteger(e.seq) && typeof e.hash === 'string') {
+        await handle.write('\n', size);
+        await handle.sync();
+        return undefined;
+      }
+    } catch {
+      // an unfinished line: cut below
+    }
+    await handle.truncate(start);
+    await handle.sync();
+    return {
+      cutBytes: tail.length,
+      cutSha256: sha256Hex(tail),
+      reason: 'unfinished last line (interrupted write)',
+    };
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

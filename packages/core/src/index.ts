@@ -9,6 +9,7 @@ export {
 export {
   AUDIT_CHECKPOINT_PAYLOAD_TYPE,
   AUDIT_GENESIS,
+  AUDIT_RECOVERED_KIND,
   AUDIT_ROTATED_KIND,
   type AuditCheckpoint,
   type AuditEntry,
