@@ -2,7 +2,7 @@
 // Runbooks assert their own outcomes in shell (a step that must fail is written as
 // `if …; then exit 1; fi`); the checks below add what a reader of the result files can confirm.
 import { readdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, type RunResult, runRunbook } from './runner.js';
@@ -24,6 +24,38 @@ const OUTCOMES: Record<string, (r: RunResult) => Promise<void>> = {
     expect(await rootVersion(r.dir, 'device/tuf/root.json')).toBeGreaterThanOrEqual(3);
     expect(r.stderr).toMatch(/clawback-tuf-conformance: TUF_METADATA_INVALID/);
   },
+  'failed-update-response.md': async (r) => {
+    const json = async (f: string) => JSON.parse(await readFile(join(r.dir, f), 'utf8'));
+    // The canary device rolled itself back and said why; the console has that signed report.
+    expect(await json('apply-canary-1.json')).toMatchObject({ outcome: 'rolled-back' });
+    const failure = (await json('failures.json')).failures[0];
+    expect(failure).toMatchObject({ outcome: 'rolled-back', reasonCode: 'HEALTH_CHECK_FAILED' });
+    expect(failure.health).toEqual(expect.arrayContaining([expect.objectContaining({ ok: false })]));
+    // After the revocation a device asked for the bad release refused it before installing.
+    expect((await json('apply-canary-2.json')).reasonCode).toMatch(/^(RELEASE_REVOKED|TUF_TARGET_UNKNOWN)$/);
+    // The fix reached every device; the halt is in the console's signed audit log.
+    for (const d of ['edge-01', 'edge-02', 'edge-03'])
+      expect((await json(`devices/${d}/root/state.json`)).committed.version).toBe('1.5.1');
+    const audit = await readFile(join(r.dir, 'incident-console-audit.jsonl'), 'utf8');
+    expect(audit).toMatch(/"kind":"rollout\.halted".*INC-2291/);
+    expect(audit).toMatch(/"kind":"rollout\.aborted"/);
+    expect(r.stdout).toMatch(/REVOKED .*INC-2291/);
+  },
+  'emergency-change.md': async (r) => {
+    const json = async (f: string) => JSON.parse(await readFile(join(r.dir, f), 'utf8'));
+    // Shipped flagged, completed by the retro review, rejected when the window passed without one.
+    expect(await json('approve-emergency.json')).toMatchObject({ status: 'emergency-pending-retro' });
+    expect((await json('release-1.5.1.json')).changeRecord).toMatchObject({
+      ok: true,
+      summary: { decision: 'emergency-pending-retro', emergency: true },
+    });
+    expect(await json('approve-retro.json')).toMatchObject({ status: 'emergency-retro-complete' });
+    const releases = (await json('releases.json')).releases as unknown[];
+    expect(JSON.stringify(releases)).toMatch(/emergency-retro-complete/);
+    expect(await readFile(join(r.dir, 'approve-missing.err'), 'utf8')).toMatch(
+      /CHANGE_NOT_APPROVED.*emergency-retro-review-missing/,
+    );
+  },
   'revoke-release.md': async (r) => {
     expect(r.stderr).toMatch(/TUF_TARGET_UNKNOWN/);
   },
@@ -36,6 +68,8 @@ const OUTCOMES: Record<string, (r: RunResult) => Promise<void>> = {
 describe('runbooks are executable and do what they say', () => {
   const dirs: string[] = [];
   afterAll(async () => {
+    // CLAWBACK_RUNBOOK_KEEP=1 keeps each runbook's directory (with its output) for inspection.
+    if (process.env.CLAWBACK_RUNBOOK_KEEP) return;
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
@@ -49,6 +83,11 @@ describe('runbooks are executable and do what they say', () => {
     it(`runbooks/${file}`, { timeout: 900_000 }, async () => {
       const r = await runRunbook(join(PROJECT_ROOT, 'runbooks', file));
       dirs.push(r.dir);
+      if (process.env.CLAWBACK_RUNBOOK_KEEP) {
+        await writeFile(join(r.dir, '.runbook.stdout'), r.stdout);
+        await writeFile(join(r.dir, '.runbook.stderr'), r.stderr);
+        console.log(`runbooks/${file}: kept ${r.dir}`);
+      }
       if (r.code !== 0) {
         const tail = (s: string) => s.split('\n').slice(-40).join('\n');
         throw new Error(

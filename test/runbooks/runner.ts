@@ -7,7 +7,14 @@ import { chmod, cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { publicGoodTrustedRoot, type StaticServer, serveDirectory } from '@clawback/testing';
+import {
+  type GitHubExchange,
+  loadGitHubScenario,
+  publicGoodTrustedRoot,
+  type StaticServer,
+  serveDirectory,
+  serveGitHubScenario,
+} from '@clawback/testing';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,6 +36,7 @@ export type Directive =
   | { kind: 'env'; name: string; value: string }
   | { kind: 'copy'; from: string; to: string }
   | { kind: 'fixture'; name: string; to: string }
+  | { kind: 'github'; scenario: string; variable: string }
   | { kind: 'timeout'; seconds: number };
 
 export interface ParsedRunbook {
@@ -69,6 +77,8 @@ function parseDirective(body: string, source: string): Directive {
     return { kind, name: a.slice(0, eq), value: [a.slice(eq + 1), ...words.slice(2)].join(' ') };
   }
   if (kind === 'copy' && a && b) return { kind, from: a, to: b };
+  if (kind === 'github' && a && /^[\w-]+$/.test(a) && b === 'as' && c && /^[A-Z_][A-Z0-9_]*$/.test(c))
+    return { kind, scenario: a, variable: c };
   if (kind === 'fixture' && a && b) return { kind, name: a, to: b };
   if (kind === 'timeout' && a && Number(a) > 0) return { kind, seconds: Number(a) };
   throw new Error(`${source}: cannot read directive <!-- runbook-test: ${body} -->`);
@@ -78,6 +88,31 @@ function parseDirective(body: string, source: string): Directive {
 const FIXTURES: Record<string, () => Promise<string>> = {
   'sigstore-trusted-root': async () => `${JSON.stringify(publicGoodTrustedRoot(), null, 2)}\n`,
 };
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/**
+ * A recorded GitHub scenario moved in time so that its `now` is the moment the runbook runs: the
+ * built CLIs read the real clock, and an emergency's retro window is measured against it. Every
+ * ISO instant in the recorded answers moves by the same amount, so their order and the gaps
+ * between them (merge → retro review) are what was recorded.
+ */
+export function shiftScenario(exchanges: readonly GitHubExchange[], from: Date, to: Date): GitHubExchange[] {
+  const delta = to.getTime() - from.getTime();
+  const move = (v: unknown): unknown => {
+    if (typeof v === 'string' && ISO_INSTANT.test(v))
+      return new Date(new Date(v).getTime() + delta).toISOString().replace('.000Z', 'Z');
+    if (Array.isArray(v)) return v.map(move);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, move(x)]));
+    return v;
+  };
+  return exchanges.map((e) => ({ ...e, response: move(e.response) }));
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
 
 export interface RunResult {
   code: number;
@@ -115,7 +150,7 @@ export async function runRunbook(path: string): Promise<RunResult> {
     LANG: 'C.UTF-8',
     CLAWBACK_PROJECT_ROOT: PROJECT_ROOT,
   };
-  const servers: StaticServer[] = [];
+  const servers: (StaticServer | Closable)[] = [];
   let timeout = 300;
   try {
     for (const d of parsed.directives) {
@@ -125,6 +160,19 @@ export async function runRunbook(path: string): Promise<RunResult> {
         const server = await serveDirectory(root);
         servers.push(server);
         env[d.variable] = server.url;
+      } else if (d.kind === 'github') {
+        const scenario = loadGitHubScenario(d.scenario);
+        const server = await serveGitHubScenario(
+          shiftScenario(
+            scenario.exchanges,
+            new Date(scenario.input.now),
+            new Date(Math.floor(Date.now() / 1000) * 1000),
+          ),
+        );
+        servers.push(server);
+        env[d.variable] = server.url;
+        env[`${d.variable}_REPO`] = scenario.input.repo;
+        env[`${d.variable}_COMMIT`] = scenario.input.commit;
       } else if (d.kind === 'env') {
         env[d.name] = d.value;
       } else if (d.kind === 'copy') {
@@ -162,7 +210,15 @@ function execBash(
   timeoutSeconds: number,
 ): Promise<RunResult> {
   return new Promise((ok, fail) => {
-    const child = spawn('bash', [script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so a server a failed runbook left in the background is stopped too.
+    const child = spawn('bash', [script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -171,8 +227,9 @@ function execBash(
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
+    const timer = setTimeout(() => killGroup('SIGKILL'), timeoutSeconds * 1000);
     child.on('error', fail);
+    child.on('exit', () => killGroup('SIGTERM'));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       ok({ code: code ?? (signal ? 128 : 1), stdout, stderr, dir: cwd });
