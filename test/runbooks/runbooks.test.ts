@@ -56,6 +56,23 @@ const OUTCOMES: Record<string, (r: RunResult) => Promise<void>> = {
       /CHANGE_NOT_APPROVED.*emergency-retro-review-missing/,
     );
   },
+  'device-reprovisioning.md': async (r) => {
+    const json = async (f: string) => JSON.parse(await readFile(join(r.dir, f), 'utf8'));
+    // The wiped device could not take over its old id with a new key; under its new id it runs 1.4.0.
+    expect(await readFile(join(r.dir, 'enroll-conflict.err'), 'utf8')).toMatch(/DEVICE_KEY_CONFLICT/);
+    expect((await json('devices/edge-02/root/state.json')).committed.version).toBe('1.4.0');
+    expect(await readFile(join(r.dir, 'devices-after-reprovisioning.txt'), 'utf8')).toMatch(
+      /^edge-02-r1\tactive\t1\.4\.0/m,
+    );
+    // After the rotation a report signed with the old key was refused and stays queued.
+    const rotated = (await json('console-audit-tail.json')).entries.find(
+      (e: { kind: string }) => e.kind === 'device.key-rotated',
+    );
+    expect(rotated.data.newKeyid).toBe((await json('devices/edge-01/root/device-key.pub.json')).keyid);
+    expect(rotated.data.oldKeyid).toBe((await json('stale-image-edge-01/device-key.pub.json')).keyid);
+    expect(await json('stale-flush.json')).toMatchObject({ pending: 1, error: { code: 'CONSOLE_REFUSED' } });
+    expect((await json('stale-flush.json')).error.message).toMatch(/SIGNATURE_INVALID/);
+  },
   'revoke-release.md': async (r) => {
     expect(r.stderr).toMatch(/TUF_TARGET_UNKNOWN/);
   },
