@@ -73,6 +73,29 @@ const OUTCOMES: Record<string, (r: RunResult) => Promise<void>> = {
     expect(await json('stale-flush.json')).toMatchObject({ pending: 1, error: { code: 'CONSOLE_REFUSED' } });
     expect((await json('stale-flush.json')).error.message).toMatch(/SIGNATURE_INVALID/);
   },
+  'agent-to-hub-key-rotation.md': async (r) => {
+    const json = async (f: string) => JSON.parse(await readFile(join(r.dir, f), 'utf8'));
+    const text = (f: string) => readFile(join(r.dir, f), 'utf8');
+    // Every device key changed and the console recorded each rotation; the old key is refused.
+    const ids = (t: string) =>
+      t
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]);
+    const before = ids(await text('keys-before.txt'));
+    const after = ids(await text('keys-after.txt'));
+    expect(after).toHaveLength(4);
+    for (const k of after) expect(before).not.toContain(k);
+    expect((await text('rotated.count')).trim()).toBe('4');
+    expect(await text('stale-heartbeat.err')).toMatch(/SIGNATURE_INVALID/);
+    // The console key changed; webhook bodies verify only with the new one.
+    expect((await json('console-2.json')).keyid).not.toBe((await json('console-1.json')).keyid);
+    expect(r.stdout).toMatch(/signature valid for console-2\.pub/);
+    expect(r.stdout).toMatch(/signature INVALID for console-1\.pub/);
+    // A record signed with the retired change-record key cannot put a release into a rollout.
+    expect((await json('release-old-key.json')).changeRecord.ok).toBe(false);
+    expect(await text('rollout-old-key.err')).toMatch(/RELEASE_CHANGE_RECORD_INVALID/);
+  },
   'revoke-release.md': async (r) => {
     expect(r.stderr).toMatch(/TUF_TARGET_UNKNOWN/);
   },
