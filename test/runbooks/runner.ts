@@ -195,7 +195,7 @@ export async function runRunbook(path: string): Promise<RunResult> {
     const script = [
       'set -euo pipefail',
       // CLAWBACK_RUNBOOK_TRACE=1: trace every command with a timestamp on stderr (to find slow steps).
-      ...(process.env.CLAWBACK_RUNBOOK_TRACE ? ["PS4='+ ${EPOCHREALTIME} '", 'set -x'] : []),
+      ...(process.env.CLAWBACK_RUNBOOK_TRACE ? [`PS4='+ \${EPOCHREALTIME} '`, 'set -x'] : []),
       ...parsed.blocks.map((b, i) => `echo "::runbook ${source}:${b.line} (block ${i + 1})" >&2\n${b.code}`),
     ].join('\n');
     await writeFile(join(dir, '.runbook.sh'), `${script}\n`);
