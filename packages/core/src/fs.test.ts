@@ -93,6 +93,7 @@ describe('time and redaction', () => {
   it('parses durations and --since values', () => {
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('30 days')).toBe(30 * 86_400_000);
+    expect(parseDuration('100 years')).toBe(100 * 365 * 86_400_000);
     const now = new Date('2026-05-17T12:00:00Z');
     expect(parseSince('quarter', now).toISOString()).toBe('2026-04-01T00:00:00.000Z');
     expect(parseSince('30 days', now).toISOString()).toBe('2026-04-17T12:00:00.000Z');

@@ -18,6 +18,10 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
   week: 604_800_000,
   weeks: 604_800_000,
+  // A calendar-free year (365 days): enough for retention periods and "everything" defaults.
+  y: 31_536_000_000,
+  year: 31_536_000_000,
+  years: 31_536_000_000,
 };
 
 /** Parse "90s", "15 minutes", "36h", "30 days", "2w" into milliseconds. */
@@ -27,7 +31,7 @@ export function parseDuration(text: string): number {
   const factor = unit === undefined ? undefined : UNIT_MS[unit];
   if (!m?.[1] || factor === undefined) {
     throw new ClawbackError(CoreErrors.DURATION_INVALID, `cannot read duration ${JSON.stringify(text)}`, {
-      hint: 'Write a number and a unit, e.g. "90s", "15m", "36h", "30 days".',
+      hint: 'Write a number and a unit, e.g. "90s", "15m", "36h", "30 days", "2 years".',
     });
   }
   return Math.round(Number.parseFloat(m[1]) * factor);

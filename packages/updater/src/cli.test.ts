@@ -100,6 +100,12 @@ describe('clawback-updater CLI', () => {
     expect(JSON.parse(again.stdout).error.code).toBe('DEVICE_ALREADY_INITIALIZED');
   });
 
+  it('exports the whole audit log when no --since is given', async () => {
+    const r = await cli('audit', 'export', '--root', root, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const entries = JSON.parse(r.stdout) as { kind: string }[];
+    expect(entries.length).toBeGreaterThan(0);
+  });
   it('refuses a bad configuration with exit 3, naming each field, and creates nothing', async () => {
     const bad = join(tmp, 'bad.yaml');
     await writeFile(bad, 'agent: x\nrepository: { metadata_url: nope }\n');
