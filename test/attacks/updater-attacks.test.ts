@@ -2,25 +2,21 @@
 // code, each against really signed (or really tampered) files served by a real TUF repository
 // on 127.0.0.1, and each leaving the active slot byte-for-byte as it was.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { encodeManifest, type Manifest } from '@clawback/bundle';
-import { generateKeyPair, isClawbackError, parsePublicKey, sha256Hex } from '@clawback/core';
+import { generateKeyPair, isClawbackError, sha256Hex } from '@clawback/core';
 import {
   deviceConfigYaml,
   hashTree,
-  makeUpdaterRepo,
   manifestFor,
   type RangeServer,
   type RawTarEntry,
-  RESTART_HOOK_SCRIPT,
   type ReportSink,
   rawTar,
-  serveRanged,
-  startReportSink,
-  stopDeviceAgent,
+  startUpdaterLab,
+  type UpdaterLab,
   type UpdaterRepoFixture,
 } from '@clawback/testing';
 import { type ApplyResult, applyUpdate, initDevice, openDevice } from '@clawback/updater';
@@ -29,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', '..', 'packages', 'updater', 'dist', 'bin.js');
 
+let lab: UpdaterLab;
 let tmp: string;
 let fx: UpdaterRepoFixture;
 let server: RangeServer;
@@ -37,29 +34,15 @@ let root: string;
 let hook: string;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'clawback-attacks-'));
-  fx = await makeUpdaterRepo(join(tmp, 'fx'));
-  server = await serveRanged(fx.repo);
-  sink = await startReportSink();
-  hook = join(tmp, 'restart-hook.sh');
-  await writeFile(hook, RESTART_HOOK_SCRIPT);
-  await chmod(hook, 0o755);
-  const cfg = join(tmp, 'updater.yaml');
-  await writeFile(
-    cfg,
-    deviceConfigYaml({
-      repoUrl: server.url,
-      releaseKeyPath: fx.releaseKeyPath,
-      consoleUrl: sink.url,
-      restartHook: hook,
-    }),
-  );
+  lab = await startUpdaterLab('clawback-attacks-');
+  ({ tmp, fx, server, sink, hook } = lab);
   root = join(tmp, 'device');
-  const r = await initDevice({ root, trustedRoot: fx.trustedRoot, config: cfg });
-  sink.enroll(
-    r.deviceId,
-    parsePublicKey(await readFile(join(root, 'device-key.pub.json'), 'utf8'), 'device key'),
-  );
+  const r = await initDevice({
+    root,
+    trustedRoot: fx.trustedRoot,
+    config: await lab.writeConfig('updater.yaml'),
+  });
+  await lab.enroll(root, r.deviceId);
   for (const version of ['1.0.0', '2.0.0']) {
     await fx.publish({ version });
     sink.setDesired({ version });
@@ -68,10 +51,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stopDeviceAgent(root);
-  await server?.close();
-  await sink?.close();
-  await rm(tmp, { recursive: true, force: true });
+  await lab?.close([root]);
 });
 
 /** Apply `version` as the console's desired target; assert the refusal left the active slot untouched. */

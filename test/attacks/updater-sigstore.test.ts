@@ -2,57 +2,41 @@
 // the trusted_root.json the repository publishes as a TUF target, must sign the same statement
 // as the release key, and its Fulcio certificate must name the workflow the provenance names.
 // Everything is real: mock Fulcio/Rekor on 127.0.0.1, a really signed TUF repository, real bundles.
-import { chmod, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parsePublicKey } from '@clawback/core';
 import {
-  deviceConfigYaml,
   githubActionsClaims,
   hashTree,
   type MockSigstore,
-  makeUpdaterRepo,
-  type RangeServer,
-  RESTART_HOOK_SCRIPT,
   type ReportSink,
-  serveRanged,
   startMockSigstore,
-  startReportSink,
-  stopDeviceAgent,
+  startUpdaterLab,
+  type UpdaterLab,
   type UpdaterRepoFixture,
 } from '@clawback/testing';
 import { applyUpdate, initDevice, openDevice } from '@clawback/updater';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+let lab: UpdaterLab;
 let tmp: string;
 let fx: UpdaterRepoFixture;
-let server: RangeServer;
 let sink: ReportSink;
 let mock: MockSigstore;
 let other: MockSigstore;
-let hook: string;
 
 async function device(name: string, requireSigstore: boolean): Promise<string> {
-  const cfg = join(tmp, `${name}.yaml`);
-  await writeFile(
-    cfg,
-    deviceConfigYaml({
-      deviceId: name,
-      repoUrl: server.url,
-      releaseKeyPath: fx.releaseKeyPath,
-      consoleUrl: sink.url,
-      restartHook: hook,
-      provenance: {
-        repository: 'acme/agents',
-        workflow: '.github/workflows/release.yml',
-        ref: 'refs/tags/v.*',
-        requireSigstore,
-      },
-    }),
-  );
+  const cfg = await lab.writeConfig(`${name}.yaml`, {
+    deviceId: name,
+    provenance: {
+      repository: 'acme/agents',
+      workflow: '.github/workflows/release.yml',
+      ref: 'refs/tags/v.*',
+      requireSigstore,
+    },
+  });
   const root = join(tmp, name);
   await initDevice({ root, trustedRoot: fx.trustedRoot, config: cfg });
-  sink.enroll(name, parsePublicKey(await readFile(join(root, 'device-key.pub.json'), 'utf8'), name));
+  await lab.enroll(root, name);
   return root;
 }
 
@@ -63,27 +47,19 @@ const keyless = (m: MockSigstore, claims: ReturnType<typeof githubActionsClaims>
 });
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'clawback-updater-sigstore-'));
-  fx = await makeUpdaterRepo(join(tmp, 'fx'));
-  server = await serveRanged(fx.repo);
-  sink = await startReportSink();
+  lab = await startUpdaterLab('clawback-updater-sigstore-');
+  ({ tmp, fx, sink } = lab);
   mock = await startMockSigstore();
   other = await startMockSigstore();
-  hook = join(tmp, 'hook.sh');
-  await writeFile(hook, RESTART_HOOK_SCRIPT);
-  await chmod(hook, 0o755);
   const rootFile = join(tmp, 'trusted_root.json');
   await writeFile(rootFile, JSON.stringify(mock.trustedRoot));
   await fx.publishTrustRoot(rootFile);
 }, 60_000);
 
 afterAll(async () => {
-  for (const d of ['strict', 'lenient']) await stopDeviceAgent(join(tmp, d));
-  await server?.close();
-  await sink?.close();
   await mock?.close();
   await other?.close();
-  await rm(tmp, { recursive: true, force: true });
+  await lab?.close(['strict', 'lenient'].map((d) => join(tmp, d)));
 });
 
 describe('Sigstore provenance on the device', () => {

@@ -3,21 +3,16 @@
 // every case `current` must name a complete, verified slot right after the crash, the device
 // must converge to the new release, and exactly one report must reach the console.
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parsePublicKey } from '@clawback/core';
 import {
-  deviceConfigYaml,
   hashTree,
-  makeUpdaterRepo,
-  type RangeServer,
-  RESTART_HOOK_SCRIPT,
   type ReportSink,
-  serveRanged,
-  startReportSink,
+  startUpdaterLab,
   stopDeviceAgent,
+  type UpdaterLab,
   type UpdaterRepoFixture,
 } from '@clawback/testing';
 import {
@@ -48,37 +43,21 @@ const CRASH_POINTS = [
   ...MID_STEP_CRASH_POINTS,
 ];
 
+let lab: UpdaterLab;
 let tmp: string;
 let fx: UpdaterRepoFixture;
-let server: RangeServer;
 let sink: ReportSink;
 let template: string;
 let v1Tree: string;
 const roots: string[] = [];
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'clawback-crash-'));
-  fx = await makeUpdaterRepo(join(tmp, 'fx'));
-  server = await serveRanged(fx.repo);
-  sink = await startReportSink();
-  const hook = join(tmp, 'restart-hook.sh');
-  await writeFile(hook, RESTART_HOOK_SCRIPT);
-  await chmod(hook, 0o755);
-  const cfg = join(tmp, 'updater.yaml');
-  await writeFile(
-    cfg,
-    deviceConfigYaml({
-      repoUrl: server.url,
-      releaseKeyPath: fx.releaseKeyPath,
-      consoleUrl: sink.url,
-      restartHook: hook,
-      probationSecs: 0.4,
-    }),
-  );
+  lab = await startUpdaterLab('clawback-crash-');
+  ({ tmp, fx, sink } = lab);
+  const cfg = await lab.writeConfig('updater.yaml', { probationSecs: 0.4 });
   template = join(tmp, 'template');
   await initDevice({ root: template, trustedRoot: fx.trustedRoot, config: cfg });
-  const key = parsePublicKey(await readFile(join(template, 'device-key.pub.json'), 'utf8'), 'device key');
-  sink.enroll('edge-0042', key);
+  const key = await lab.enroll(template, 'edge-0042');
   await fx.publish({ version: '1.0.0', files: { 'lib/data.bin': new Uint8Array(3 * 1024 * 1024).fill(7) } });
   sink.setDesired({ version: '1.0.0' });
   expect((await applyUpdate(await openDevice(template))).outcome).toBe('committed');
@@ -90,10 +69,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const r of [template, ...roots]) await stopDeviceAgent(r);
-  await server?.close();
-  await sink?.close();
-  await rm(tmp, { recursive: true, force: true });
+  await lab?.close([template, ...roots]);
 });
 
 /** A copy of the v1 device with its own device id (one per crash point). */

@@ -8,3 +8,4 @@ export * from './policy.js';
 export * from './sigstore.js';
 export * from './tuf.js';
 export * from './updater.js';
+export * from './updater-lab.js';

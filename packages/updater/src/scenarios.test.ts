@@ -2,21 +2,14 @@
 // real bundles built and signed by the project's code, a real agent process started by the
 // restart hook, and a report sink that verifies every report's signature.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parsePublicKey } from '@clawback/core';
 import {
-  deviceConfigYaml,
-  makeUpdaterRepo,
   memoryHogAgent,
-  type RangeServer,
-  RESTART_HOOK_SCRIPT,
   type ReportSink,
-  serveRanged,
-  startReportSink,
-  stopDeviceAgent,
+  startUpdaterLab,
+  type UpdaterLab,
   type UpdaterRepoFixture,
 } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,43 +22,26 @@ import { openDevice } from './device.js';
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js');
 
+let lab: UpdaterLab;
 let tmp: string;
 let fx: UpdaterRepoFixture;
-let server: RangeServer;
 let sink: ReportSink;
 let root: string;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'clawback-updater-'));
-  fx = await makeUpdaterRepo(join(tmp, 'fx'));
-  server = await serveRanged(fx.repo);
-  sink = await startReportSink();
-  const hook = join(tmp, 'restart-hook.sh');
-  await writeFile(hook, RESTART_HOOK_SCRIPT);
-  await chmod(hook, 0o755);
-  const cfg = join(tmp, 'updater.yaml');
-  await writeFile(
-    cfg,
-    deviceConfigYaml({
-      repoUrl: server.url,
-      releaseKeyPath: fx.releaseKeyPath,
-      consoleUrl: sink.url,
-      restartHook: hook,
-    }),
-  );
+  lab = await startUpdaterLab('clawback-updater-');
+  ({ tmp, fx, sink } = lab);
   root = join(tmp, 'device');
-  const r = await initDevice({ root, trustedRoot: fx.trustedRoot, config: cfg });
-  sink.enroll(
-    r.deviceId,
-    parsePublicKey(await readFile(join(root, 'device-key.pub.json'), 'utf8'), 'device key'),
-  );
+  const r = await initDevice({
+    root,
+    trustedRoot: fx.trustedRoot,
+    config: await lab.writeConfig('updater.yaml'),
+  });
+  await lab.enroll(root, r.deviceId);
 });
 
 afterAll(async () => {
-  await stopDeviceAgent(root);
-  await server?.close();
-  await sink?.close();
-  await rm(tmp, { recursive: true, force: true });
+  await lab?.close([root]);
 });
 
 const device = () => openDevice(root);
