@@ -3,10 +3,10 @@
 // response schema, so the scenarios cannot drift from the real API shape.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { approveCheck, createGitHubClient, verifyChangeRecord } from '@clawback/approvals';
+import { verifyChangeRecord } from '@clawback/approvals';
 import { generateKeyPair, signerFromKeyPair } from '@clawback/core';
 import {
-  fakeGitHubFetch,
+  approveCheckOnScenario,
   GITHUB_SCENARIO_DIR,
   type GitHubScenario,
   githubJsonSchemaDoc,
@@ -52,22 +52,8 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))('scenario %s', (name, 
   });
 
   it(`decides ${built.expect?.status} naming ${built.expect?.failedRules.join(', ') || 'no failed rule'}`, async () => {
-    const scenario: GitHubScenario = loadGitHubScenario(name);
-    const gh = fakeGitHubFetch(scenario.exchanges);
-    const client = createGitHubClient({ token: 'ghs_test', fetch: gh.fetch, retries: 0 });
     const pair = generateKeyPair();
-    const [owner, repo] = scenario.input.repo.split('/') as [string, string];
-    const result = await approveCheck({
-      client,
-      owner,
-      repo,
-      commit: scenario.input.commit,
-      ...(scenario.input.environment ? { environment: scenario.input.environment } : {}),
-      ...(scenario.input.runId ? { runId: scenario.input.runId } : {}),
-      now: new Date(scenario.input.now),
-      apiBase: 'https://api.github.com',
-      signer: signerFromKeyPair(pair),
-    });
+    const { scenario, result, gh } = await approveCheckOnScenario(name, { signer: signerFromKeyPair(pair) });
     expect(gh.unmatched).toEqual([]);
     const d = result.decision;
     expect(d.status).toBe(scenario.expect?.status);
@@ -87,18 +73,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))('scenario %s', (name, 
 
 describe('pagination beyond the first page', () => {
   it('reads every page of reviews and commits (Link rel="next")', async () => {
-    const scenario = loadGitHubScenario('paginated-reviews');
-    const gh = fakeGitHubFetch(scenario.exchanges);
-    const client = createGitHubClient({ token: 'ghs_test', fetch: gh.fetch, retries: 0 });
-    const [owner, repo] = scenario.input.repo.split('/') as [string, string];
-    const r = await approveCheck({
-      client,
-      owner,
-      repo,
-      commit: scenario.input.commit,
-      now: new Date(scenario.input.now),
-      apiBase: 'https://api.github.com',
-    });
+    const { result: r, gh } = await approveCheckOnScenario('paginated-reviews');
     for (const p of [2, 3, 4])
       expect(gh.requests.some((q) => q.includes('/pulls/42/reviews') && q.includes(`page=${p}`))).toBe(true);
     expect(gh.requests.some((q) => q.includes('/pulls/42/commits') && q.includes('page=2'))).toBe(true);

@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { approveCheck, createGitHubClient } from '@clawback/approvals';
 import {
   canonicalJson,
   type DsseEnvelope,
@@ -20,7 +19,7 @@ import {
   utf8,
 } from '@clawback/core';
 import { addRelease, type BundleVerifier, initRepo } from '@clawback/sign';
-import { fakeGitHubFetch, loadGitHubScenario } from './github.js';
+import { approveCheckOnScenario } from './github.js';
 import { tufCeremony } from './tuf.js';
 
 export const SIM_REPORT_SCHEMA = 'https://clawback.dev/report/v1';
@@ -317,22 +316,7 @@ export async function approvedChangeRecord(
   signer: Signer,
   scenarioName = 'approved-on-head',
 ): Promise<DsseEnvelope> {
-  const scenario = loadGitHubScenario(scenarioName);
-  const gh = fakeGitHubFetch(scenario.exchanges);
-  const client = createGitHubClient({ token: 'ghs_test', fetch: gh.fetch, retries: 0 });
-  const [owner, repo] = scenario.input.repo.split('/') as [string, string];
-  const result = await approveCheck({
-    client,
-    owner,
-    repo,
-    commit: scenario.input.commit,
-    ...(scenario.input.environment ? { environment: scenario.input.environment } : {}),
-    ...(scenario.input.runId ? { runId: scenario.input.runId } : {}),
-    now: new Date(scenario.input.now),
-    apiBase: 'https://api.github.com',
-    signer,
-    bundle,
-  });
+  const { result } = await approveCheckOnScenario(scenarioName, { signer, bundle });
   if (!result.envelope) throw new Error('approveCheck returned no signed record');
   return result.envelope;
 }

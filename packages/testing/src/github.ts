@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ApproveCheckResult, approveCheck, createGitHubClient } from '@clawback/approvals';
+import type { Signer } from '@clawback/core';
 
 export interface GitHubExchange {
   method: string;
@@ -300,4 +302,38 @@ export function octokitFixtureExchanges(name: string): GitHubExchange[] {
       if (k === 'link' || k.startsWith('x-ratelimit')) headers[k] = String(v);
     return { method: f.method.toUpperCase(), path: f.path, status: f.status, response: f.response, headers };
   });
+}
+
+export interface ScenarioCheck {
+  scenario: GitHubScenario;
+  result: ApproveCheckResult;
+  /** The fake GitHub it ran against: requests made and any that matched no exchange. */
+  gh: FakeGitHub;
+}
+
+/**
+ * Run the real `approveCheck` (Octokit client, evidence collection, pure decision, optional
+ * signing) against a recorded scenario, with the scenario's own inputs and clock.
+ */
+export async function approveCheckOnScenario(
+  nameOrPath: string,
+  options: { signer?: Signer; bundle?: { name: string; sha256: string } } = {},
+): Promise<ScenarioCheck> {
+  const scenario = loadGitHubScenario(nameOrPath);
+  const gh = fakeGitHubFetch(scenario.exchanges);
+  const client = createGitHubClient({ token: 'ghs_test', fetch: gh.fetch, retries: 0 });
+  const [owner, repo] = scenario.input.repo.split('/') as [string, string];
+  const result = await approveCheck({
+    client,
+    owner,
+    repo,
+    commit: scenario.input.commit,
+    ...(scenario.input.environment ? { environment: scenario.input.environment } : {}),
+    ...(scenario.input.runId ? { runId: scenario.input.runId } : {}),
+    now: new Date(scenario.input.now),
+    apiBase: 'https://api.github.com',
+    ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.bundle ? { bundle: options.bundle } : {}),
+  });
+  return { scenario, result, gh };
 }
