@@ -81,9 +81,3 @@ export const consoleProgram: Program = {
   summary: 'the Clawback console: devices, staged rollouts, signed reports, alerts, dashboard',
   commands: [serve, ...storeCommands, ...apiCommands],
 };
-
-/** The same commands under `clawback console …`. */
-export const consoleCommandsForCli: CommandSpec[] = consoleProgram.commands.map((c) => ({
-  ...c,
-  name: `console ${c.name}`,
-}));

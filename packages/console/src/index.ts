@@ -17,7 +17,7 @@ export {
   noChangeRecordKeys,
   type ReleaseRef,
 } from './change-records.js';
-export { CONSOLE_VERSION, consoleCommandsForCli, consoleProgram } from './cli.js';
+export { CONSOLE_VERSION, consoleProgram } from './cli.js';
 export { callApi } from './cli-api.js';
 export { type ConsoleOptions, ConsoleServer, openConsole } from './console.js';
 export { ConsoleErrors, httpStatusFor } from './errors.js';
