@@ -106,6 +106,10 @@ export interface ScenarioSpec {
   };
   retroReviews?: { number: number; mergedAt: string; approvers: string[] }[];
   teams?: Record<string, string[]>;
+  /** Pull request number (default PR_NUMBER); distinct numbers let several stories share a recording. */
+  prNumber?: number;
+  /** The PR's branch (default HEAD_REF). */
+  headRef?: string;
   /** Change policy text on the base (default DEFAULT_POLICY). */
   policy?: string;
   /** The PR comes from a fork (its pushes are not in this repository's activity). */
@@ -199,8 +203,12 @@ class ScenarioBuild {
   readonly head: string;
   readonly landed: string;
   readonly author = 'alice';
+  readonly pr: number;
+  readonly headRef: string;
 
   constructor(readonly s: ScenarioSpec) {
+    this.pr = s.prNumber ?? PR_NUMBER;
+    this.headRef = s.headRef ?? HEAD_REF;
     this.commits = [...(s.commits ?? DEFAULT_COMMITS), ...(s.secondPageCommits ?? [])];
     for (const c of this.commits) this.shas.set(c.key, sha(`${s.name}:${c.key}`));
     this.head = this.shas.get(this.commits.at(-1)?.key ?? '') ?? BASE;
@@ -276,7 +284,7 @@ class ScenarioBuild {
         author: 'carol',
         committer: 'web-flow',
         date: T.merged,
-        message: `Merge pull request #${PR_NUMBER} from ${OWNER}/${HEAD_REF}`,
+        message: `Merge pull request #${this.pr} from ${OWNER}/${this.headRef}`,
       });
     } else if (method === 'squash') {
       obj = commitObject({
@@ -285,7 +293,7 @@ class ScenarioBuild {
         author: this.author,
         committer: 'web-flow',
         date: T.merged,
-        message: `Bump sensor parser to 1.4.0 (#${PR_NUMBER})\n\n* Parse sensor frames in chunks`,
+        message: `Bump sensor parser to 1.4.0 (#${this.pr})\n\n* Parse sensor frames in chunks`,
       });
     } else {
       obj = commitObject({
@@ -321,16 +329,16 @@ class ScenarioBuild {
       repo: { full_name: `${OWNER}/${REPO}`, name: REPO },
     };
     const head = {
-      ref: HEAD_REF,
+      ref: this.headRef,
       sha: this.head,
-      label: `${s.fork ? this.author : OWNER}:${HEAD_REF}`,
+      label: `${s.fork ? this.author : OWNER}:${this.headRef}`,
       user: user(this.author),
       repo: { full_name: s.fork ? `${this.author}/${REPO}` : `${OWNER}/${REPO}`, name: REPO },
     };
     const common = {
-      number: PR_NUMBER,
+      number: this.pr,
       title: 'Bump sensor parser to 1.4.0',
-      html_url: `https://github.com/${OWNER}/${REPO}/pull/${PR_NUMBER}`,
+      html_url: `https://github.com/${OWNER}/${REPO}/pull/${this.pr}`,
       user: user(this.author),
       state: 'closed',
       merged_at: T.merged,
@@ -342,7 +350,7 @@ class ScenarioBuild {
     };
     this.get(`${R}/commits/${this.landed}/pulls`, [sampleComponent('pull-request-simple', common)]);
     this.get(
-      `${R}/pulls/${PR_NUMBER}`,
+      `${R}/pulls/${this.pr}`,
       sampleResponse('GET /repos/{owner}/{repo}/pulls/{pull_number}', 200, {
         ...common,
         merged: true,
@@ -367,10 +375,10 @@ class ScenarioBuild {
     });
     const firstPage = (s.commits ?? DEFAULT_COMMITS).length;
     this.x.push(
-      ...page(`${R}/pulls/${PR_NUMBER}/commits`, commitObjs, s.secondPageCommits ? firstPage : undefined),
+      ...page(`${R}/pulls/${this.pr}/commits`, commitObjs, s.secondPageCommits ? firstPage : undefined),
     );
     this.get(
-      `${R}/pulls/${PR_NUMBER}/files`,
+      `${R}/pulls/${this.pr}/files`,
       files.map((f) => sampleComponent('diff-entry', { filename: f, status: 'modified', sha: sha(f) })),
     );
     const reviews = (s.reviews ?? [{ user: 'bob', state: 'APPROVED', on: 'head' }]).map((r, i) =>
@@ -381,19 +389,19 @@ class ScenarioBuild {
         commit_id: this.ref(r.on),
         submitted_at: r.at ?? T.review,
         body: '',
-        html_url: `https://github.com/${OWNER}/${REPO}/pull/${PR_NUMBER}#pullrequestreview-${1000 + i}`,
-        pull_request_url: `${API}${R}/pulls/${PR_NUMBER}`,
+        html_url: `https://github.com/${OWNER}/${REPO}/pull/${this.pr}#pullrequestreview-${1000 + i}`,
+        pull_request_url: `${API}${R}/pulls/${this.pr}`,
       }),
     );
-    this.x.push(...page(`${R}/pulls/${PR_NUMBER}/reviews`, reviews, s.reviewPageSize));
+    this.x.push(...page(`${R}/pulls/${this.pr}/reviews`, reviews, s.reviewPageSize));
     // Who pushed the head: the head branch's activity (a fork's branch is not visible here).
     if (s.fork) return;
-    this.get(`${R}/activity?ref=refs/heads/${HEAD_REF}`, [
+    this.get(`${R}/activity?ref=refs/heads/${this.headRef}`, [
       sampleComponent('activity', {
         id: 2,
         before: this.ref(this.commits.at(-2)?.key ?? 'base'),
         after: this.head,
-        ref: `refs/heads/${HEAD_REF}`,
+        ref: `refs/heads/${this.headRef}`,
         timestamp: T.c2,
         activity_type: 'push',
         actor: user(s.lastPusher ?? this.author),
@@ -666,8 +674,8 @@ class ScenarioBuild {
       retros.map((r) =>
         sampleComponent('issue', {
           number: r.number,
-          title: `Retro review of #${PR_NUMBER}`,
-          body: `Retro-Review: #${PR_NUMBER}`,
+          title: `Retro review of #${this.pr}`,
+          body: `Retro-Review: #${this.pr}`,
           state: 'closed',
           user: user('alice'),
           html_url: `https://github.com/${OWNER}/${REPO}/pull/${r.number}`,

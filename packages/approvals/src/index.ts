@@ -95,3 +95,10 @@ export {
   type VerifyChangeRecordOptions,
   verifyChangeRecord,
 } from './record.js';
+export {
+  type GitHubExchange,
+  type GitHubReplay,
+  type GitHubReplayServer,
+  replayGitHubFetch,
+  serveGitHubReplay,
+} from './replay.js';
