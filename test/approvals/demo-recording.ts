@@ -64,12 +64,9 @@ function merge(lists: GitHubExchange[][]): GitHubExchange[] {
     const prior = byKey.get(key);
     if (prior === undefined) byKey.set(key, x);
     else if (Array.isArray(prior.response) && Array.isArray(x.response)) {
-      const seen = new Set<string>();
-      const union = [...(x.response as unknown[]), ...(prior.response as unknown[])].filter((e) => {
-        const k = JSON.stringify(e);
-        return seen.has(k) ? false : (seen.add(k), true);
-      });
-      byKey.set(key, { ...prior, response: union });
+      const entries = [...(x.response as unknown[]), ...(prior.response as unknown[])];
+      const union = new Map(entries.map((e) => [JSON.stringify(e), e]));
+      byKey.set(key, { ...prior, response: [...union.values()] });
     } else if (JSON.stringify(prior) !== JSON.stringify(x)) {
       throw new Error(`demo recording: two different responses for ${key}`);
     }
