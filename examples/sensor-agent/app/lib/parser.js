@@ -1,5 +1,4 @@
-// Sample agent: turns "name=value" sensor lines on stdin into JSON on stdout.
-import { createInterface } from 'node:readline';
+// Sample agent: parsing of "name=value" sensor lines (used by agent.js), and its self-test.
 
 export function parseLine(line) {
   const eq = line.indexOf('=');
@@ -11,9 +10,3 @@ export function parseLine(line) {
 if (process.argv.includes('--self-test')) {
   process.exit(parseLine('temp=21.5')?.value === 21.5 ? 0 : 1);
 }
-
-const rl = createInterface({ input: process.stdin });
-rl.on('line', (line) => {
-  const reading = parseLine(line);
-  if (reading) process.stdout.write(`${JSON.stringify(reading)}\n`);
-});

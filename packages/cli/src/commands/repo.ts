@@ -2,6 +2,7 @@
  * `clawback repo …`, `clawback release …` and `clawback keys rotate`: thin commands over the
  * TUF repository in @clawback/sign (docs/tuf-repository.md, runbooks/).
  */
+import { resolve } from 'node:path';
 import {
   ClawbackError,
   type CommandContext,
@@ -196,6 +197,38 @@ const publish: CommandSpec = {
       { ok: true, ...r },
       `published to ${r.htmlUrl ?? r.downloadBaseUrl}: ${r.uploaded.length} uploaded, ${r.replaced.length} replaced, ${r.skipped.length} already there`,
     );
+    return ExitCode.OK;
+  },
+};
+
+const serve: CommandSpec = {
+  name: 'repo serve',
+  summary: 'serve the repository over HTTP for a lab or an air-gapped site (Range supported)',
+  description:
+    'Serves REPO/metadata and REPO/targets as they are on disk (GET and HEAD, single byte ranges so devices can resume), nothing else. Prints the base URL to stdout (devices: metadata_url URL/metadata, targets_url URL/targets) and runs until SIGINT/SIGTERM. Plain HTTP: integrity comes from TUF, but use a TLS-terminating static host for fleets.',
+  args: [{ name: 'REPO', description: 'repository directory' }],
+  options: {
+    port: { type: 'string', valueName: 'N', description: 'TCP port (0 = any free port)', default: '8800' },
+    host: { type: 'string', valueName: 'ADDR', description: 'address to bind', default: '127.0.0.1' },
+  },
+  exitCodes: [
+    { code: ExitCode.INPUT, meaning: 'REPO is not a repository (SERVE_NOT_A_REPOSITORY)' },
+    { code: ExitCode.ENVIRONMENT, meaning: 'the port could not be opened (SERVE_LISTEN_FAILED)' },
+  ],
+  examples: ['clawback repo serve ./tuf-repo --port 8800', 'clawback repo serve ./tuf-repo --port 0 --json'],
+  async run(ctx) {
+    const sign = await signPkg();
+    const server = await sign.serveRepository(resolve(ctx.io.cwd, ctx.requireArg(0)), {
+      port: ctx.integer('port', { min: 0, max: 65535 }) ?? 8800,
+      host: ctx.string('host') ?? '127.0.0.1',
+      onRequest: (line) => ctx.progress(line),
+    });
+    ctx.result({ url: server.url }, `serving on ${server.url}`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await server.close();
     return ExitCode.OK;
   },
 };
@@ -455,6 +488,7 @@ export const repoCommands: CommandSpec[] = [
   status,
   trustRoot,
   publish,
+  serve,
   releaseAdd,
   releaseRevoke,
   releaseList,

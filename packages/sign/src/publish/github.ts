@@ -16,6 +16,8 @@ export const PublishErrors = defineErrorCodes({
   PUBLISH_TARGET_INVALID: 'usage',
   PUBLISH_GITHUB_FAILED: 'environment',
   PUBLISH_ASSET_CONFLICT: 'state',
+  SERVE_NOT_A_REPOSITORY: 'input',
+  SERVE_LISTEN_FAILED: 'environment',
 });
 
 export interface PublishGithubOptions {

@@ -5,3 +5,4 @@ export {
   type PublishGithubResult,
   publishToGithubRelease,
 } from './github.js';
+export { type RepositoryServer, type ServeRepositoryOptions, serveRepository } from './serve.js';
