@@ -4,28 +4,34 @@
  */
 import { ClawbackError, publicKeyJson } from '@clawback/core';
 import { addWebhook } from './alerts.js';
-import { readAuditEntries } from './audit.js';
+import { auditExportBundle, readAuditEntries } from './audit.js';
 import {
   authenticateToken,
   createApiToken,
   createEnrollmentToken,
+  listApiTokens,
+  listEnrollmentTokens,
   type Principal,
   type Role,
   requireRole,
+  revokeApiToken,
+  revokeEnrollmentTokens,
 } from './auth.js';
 import { checkin } from './checkin.js';
 import type { ConsoleContext } from './context.js';
+import { rebindDeviceKey, retireDevice } from './device-lifecycle.js';
 import { approveDevice, enrollDevice, recordHeartbeat, rotateDeviceKey } from './devices.js';
 import { ConsoleErrors } from './errors.js';
-import { type Reply, type Request, type Router, readJson } from './http/server.js';
+import { type Reply, type Request, type Router, readJson, readJsonWithBytes } from './http/server.js';
 import { attachChangeRecord, listReleases, registerRelease } from './releases.js';
 import { ingestReport } from './reports.js';
 import { changeRolloutState } from './rollout-control.js';
 import { stageCounts } from './rollout-eval.js';
 import { createRollout, getRollout, listRollouts, startRollout } from './rollouts.js';
+import { createDeviceSession } from './sessions.js';
 import { pinRoot } from './tuf-trust.js';
 import { Fields } from './validate.js';
-import { fleetView, recentFailures } from './views.js';
+import { fleetView, recentFailures, rolloutDevices } from './views.js';
 
 export const SESSION_COOKIE = 'cb_session';
 
@@ -71,6 +77,18 @@ export function registerApi(router: Router, ctx: ConsoleContext): void {
     const out = await enrollDevice(ctx, await readJson(req));
     return json(out.status, { deviceId: out.deviceId, status: out.deviceStatus });
   });
+  dev('POST', '/api/v1/devices/:id/session', 'device-session', async (req) =>
+    json(
+      201,
+      await createDeviceSession(
+        ctx,
+        req.params.id ?? '',
+        req.path,
+        req.headers.authorization,
+        await readJsonWithBytes(req),
+      ),
+    ),
+  );
   dev('GET', '/api/v1/devices/:id/desired', 'desired', async (req) => {
     const ifNoneMatch = req.headers['if-none-match'];
     const r = await checkin(ctx, req.params.id ?? '', req.path, req.headers.authorization, ifNoneMatch);
@@ -95,6 +113,29 @@ export function registerApi(router: Router, ctx: ConsoleContext): void {
   op('POST', '/api/v1/devices/:id/approve', 'approve-device', 'admin', async (req, p) => {
     await approveDevice(ctx, req.params.id ?? '', p.name);
     return json(200, { deviceId: req.params.id, status: 'active' });
+  });
+  op('POST', '/api/v1/devices/:id/retire', 'retire-device', 'admin', async (req, p) =>
+    json(200, await retireDevice(ctx, req.params.id ?? '', await optionalJson(req), p.name)),
+  );
+  op('POST', '/api/v1/devices/:id/rebind', 'rebind-device', 'admin', async (req, p) =>
+    json(200, await rebindDeviceKey(ctx, req.params.id ?? '', await readJson(req), p.name)),
+  );
+  op('GET', '/api/v1/enrollment-tokens', 'list-enrollment-tokens', 'admin', async () =>
+    json(200, { tokens: await listEnrollmentTokens(ctx.db) }),
+  );
+  op('POST', '/api/v1/enrollment-tokens/:name/revoke', 'revoke-enrollment-token', 'admin', async (req, p) => {
+    const name = req.params.name ?? '';
+    const n = await revokeEnrollmentTokens(ctx.db, name, ctx.now(), p.name);
+    if (n === 0) throw noActiveToken('enrollment token', name);
+    return json(200, { revoked: name, tokens: n });
+  });
+  op('GET', '/api/v1/tokens', 'list-tokens', 'admin', async () =>
+    json(200, { tokens: await listApiTokens(ctx.db) }),
+  );
+  op('POST', '/api/v1/tokens/:name/revoke', 'revoke-token', 'admin', async (req, p) => {
+    const name = req.params.name ?? '';
+    if (!(await revokeApiToken(ctx.db, name, ctx.now(), p.name))) throw noActiveToken('API token', name);
+    return json(200, { revoked: name });
   });
   op('POST', '/api/v1/enrollment-tokens', 'enrollment-tokens', 'admin', async (req, p) =>
     json(201, await enrollmentToken(ctx, await readJson(req), p.name)),
@@ -129,6 +170,10 @@ export function registerApi(router: Router, ctx: ConsoleContext): void {
     const ro = await getRollout(ctx.db, req.params.id ?? '');
     return json(200, { rollout: ro, stages: await stageCounts(ctx.db, ro.id) });
   });
+  op('GET', '/api/v1/rollouts/:id/devices', 'rollout-devices', 'viewer', async (req) => {
+    const ro = await getRollout(ctx.db, req.params.id ?? '');
+    return json(200, { rolloutId: ro.id, devices: await rolloutDevices(ctx, ro.id) });
+  });
   op('POST', '/api/v1/rollouts/:id/start', 'start-rollout', 'viewer', async (req, p) =>
     json(200, { rollout: await startRollout(ctx, req.params.id ?? '', await optionalJson(req), p) }),
   );
@@ -156,6 +201,16 @@ export function registerApi(router: Router, ctx: ConsoleContext): void {
     const limit = Math.min(1000, Math.max(1, Number(req.query.get('limit') ?? 100) || 100));
     return json(200, { entries: await readAuditEntries(ctx.db, limit) });
   });
+  op('GET', '/api/v1/audit/export', 'audit-export', 'viewer', async (req) => {
+    const log = req.query.get('log') ?? 'console-audit.jsonl';
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(log)) {
+      throw new ClawbackError(ConsoleErrors.CONSOLE_BAD_REQUEST, `log: not a plain file name: ${log}`, {
+        hint: 'Pass the name the export will be saved under, e.g. ?log=console-audit.jsonl.',
+      });
+    }
+    const b = await auditExportBundle(ctx.db, log, ctx.signer, ctx.now());
+    return json(200, { log, entries: b.entries, head: b.head, text: b.text, checkpoint: b.checkpoint });
+  });
 }
 
 async function enrollmentToken(ctx: ConsoleContext, body: unknown, actor: string) {
@@ -177,6 +232,12 @@ async function optionalJson(req: Request): Promise<unknown> {
   const len = Number(req.headers['content-length'] ?? 0);
   if (len === 0 && req.headers['transfer-encoding'] === undefined) return {};
   return readJson(req);
+}
+
+function noActiveToken(what: string, name: string): ClawbackError {
+  return new ClawbackError(ConsoleErrors.CONSOLE_NOT_FOUND, `no active ${what} named ${name}`, {
+    hint: 'Check the name (list them with `clawback-console token list` / `enroll-token list`).',
+  });
 }
 
 export function notFound(path: string): ClawbackError {

@@ -13,6 +13,7 @@ import {
   type AuditCheckpoint,
   type AuditEntry,
   canonicalJsonBytes,
+  type DsseEnvelope,
   isoSeconds,
   redactValue,
   type Signer,
@@ -72,6 +73,38 @@ export async function readAuditEntries(db: Queryable, limit?: number): Promise<A
   return rows.map((r) => JSON.parse(r.line) as AuditEntry);
 }
 
+/**
+ * The whole chain as JSON lines plus, with a signer, a checkpoint over its head naming the file
+ * `logName` (the name `clawback audit verify` will see it under).
+ */
+export async function auditExportBundle(
+  db: Queryable,
+  logName: string,
+  signer: Signer | undefined,
+  now: Date,
+): Promise<{
+  text: string;
+  checkpoint: DsseEnvelope | null;
+  entries: number;
+  head: { seq: number; hash: string } | null;
+}> {
+  const rows = await db.query<{ seq: number; hash: string; line: string }>(
+    'SELECT seq, hash, line FROM audit_log ORDER BY seq',
+  );
+  const last = rows.at(-1);
+  let checkpoint: DsseEnvelope | null = null;
+  if (signer && last) {
+    const cp: AuditCheckpoint = { log: logName, seq: last.seq, hash: last.hash, ts: isoSeconds(now) };
+    checkpoint = await signDsse(AUDIT_CHECKPOINT_PAYLOAD_TYPE, canonicalJsonBytes(cp), [signer]);
+  }
+  return {
+    text: rows.map((r) => `${r.line}\n`).join(''),
+    checkpoint,
+    entries: rows.length,
+    head: last ? { seq: last.seq, hash: last.hash } : null,
+  };
+}
+
 /** Write the chain to `path` (JSON lines) and, with a signer, `path.checkpoint`. */
 export async function exportAuditLog(
   db: Queryable,
@@ -79,15 +112,17 @@ export async function exportAuditLog(
   signer: Signer | undefined,
   now: Date,
 ): Promise<{ entries: number; head: { seq: number; hash: string } | null }> {
-  const rows = await db.query<{ seq: number; hash: string; line: string }>(
-    'SELECT seq, hash, line FROM audit_log ORDER BY seq',
-  );
-  await writeFileAtomic(path, rows.map((r) => `${r.line}\n`).join(''));
-  const last = rows.at(-1);
-  if (signer && last) {
-    const cp: AuditCheckpoint = { log: basename(path), seq: last.seq, hash: last.hash, ts: isoSeconds(now) };
-    const envelope = await signDsse(AUDIT_CHECKPOINT_PAYLOAD_TYPE, canonicalJsonBytes(cp), [signer]);
-    await writeFileAtomic(`${path}.checkpoint`, `${JSON.stringify(envelope)}\n`);
-  }
-  return { entries: rows.length, head: last ? { seq: last.seq, hash: last.hash } : null };
+  const b = await auditExportBundle(db, basename(path), signer, now);
+  await writeExport(path, b.text, b.checkpoint);
+  return { entries: b.entries, head: b.head };
+}
+
+/** Write an export and its checkpoint atomically (the checkpoint last, so it never names a missing log). */
+export async function writeExport(
+  path: string,
+  text: string,
+  checkpoint: DsseEnvelope | null,
+): Promise<void> {
+  await writeFileAtomic(path, text);
+  if (checkpoint) await writeFileAtomic(`${path}.checkpoint`, `${JSON.stringify(checkpoint)}\n`);
 }

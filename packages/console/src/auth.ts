@@ -161,3 +161,76 @@ export async function createEnrollmentToken(
   });
   return { token, name: input.name, maxUses: input.maxUses, expiresAt: expiresAt?.toISOString() ?? null };
 }
+
+/**
+ * Revoke every enrollment token with this name. Devices already enrolled with it stay enrolled
+ * (enrollment is a one-time proof); nobody can enroll with it any more.
+ */
+export async function revokeEnrollmentTokens(
+  db: Db,
+  name: string,
+  now: Date,
+  actor: string,
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    await lockAuditChain(tx);
+    const rows = await tx.query(
+      'UPDATE enrollment_tokens SET revoked = true WHERE name = $1 AND NOT revoked RETURNING name',
+      [name],
+    );
+    if (rows.length > 0) {
+      await appendAudit(tx, now, 'enrollment-token.revoked', { name, tokens: rows.length }, actor);
+    }
+    return rows.length;
+  });
+}
+
+export interface ApiTokenInfo {
+  name: string;
+  role: string;
+  createdAt: string;
+  revoked: boolean;
+}
+
+/** API tokens by name and role (never the secret; only its hash is stored anyway). */
+export async function listApiTokens(db: Queryable): Promise<ApiTokenInfo[]> {
+  const rows = await db.query<{ name: string; role: string; created_at: Date; revoked: boolean }>(
+    'SELECT name, role, created_at, revoked FROM api_tokens ORDER BY name',
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    role: r.role,
+    createdAt: new Date(r.created_at).toISOString(),
+    revoked: r.revoked,
+  }));
+}
+
+export interface EnrollmentTokenInfo {
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  maxUses: number | null;
+  uses: number;
+  revoked: boolean;
+}
+
+export async function listEnrollmentTokens(db: Queryable): Promise<EnrollmentTokenInfo[]> {
+  const rows = await db.query<{
+    name: string;
+    created_at: Date;
+    expires_at: Date | null;
+    max_uses: number | null;
+    uses: number;
+    revoked: boolean;
+  }>(
+    'SELECT name, created_at, expires_at, max_uses, uses, revoked FROM enrollment_tokens ORDER BY created_at',
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    createdAt: new Date(r.created_at).toISOString(),
+    expiresAt: r.expires_at ? new Date(r.expires_at).toISOString() : null,
+    maxUses: r.max_uses === null ? null : Number(r.max_uses),
+    uses: Number(r.uses),
+    revoked: r.revoked,
+  }));
+}

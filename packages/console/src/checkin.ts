@@ -1,73 +1,18 @@
 /**
  * The check-in: `GET /api/v1/devices/<id>/desired`. This is the hot path (every device, every
- * poll), so it touches the database only on a cache miss, verifies the header signature with
- * one OpenSSL Ed25519 verify, buffers last-seen times, and answers 304 when nothing changed.
+ * poll), so it touches the database only on a cache miss, checks a device session token with one
+ * SHA-256 and a map lookup (or, for older devices, a signed header with one OpenSSL Ed25519
+ * verify), buffers last-seen times, and answers 304 when nothing changed.
  */
-import { verify } from 'node:crypto';
-import { ClawbackError, canonicalJson, fromBase64, sha256Hex } from '@clawback/core';
+import { canonicalJson, sha256Hex } from '@clawback/core';
 import type { ConsoleContext } from './context.js';
+import { authenticateDeviceGet } from './device-auth.js';
 import type { CachedDesired } from './device-cache.js';
-import { checkFresh, loadDevice, requireActive, unknownDevice } from './devices.js';
-import { ConsoleErrors } from './errors.js';
-import { deviceRequestMessage, parseDeviceAuthHeader } from './protocol.js';
 
 export interface CheckinResult {
   status: 200 | 304;
   etag: string;
   body: Buffer;
-}
-
-/** Verify a header-signed device request (docs/protocol.md, "Device authentication"). */
-export async function authenticateDeviceRequest(
-  ctx: ConsoleContext,
-  deviceId: string,
-  method: string,
-  path: string,
-  authorization: string | undefined,
-  bodySha256 = '',
-): Promise<void> {
-  const auth = parseDeviceAuthHeader(authorization);
-  if (!auth) {
-    ctx.metrics.inc('clawback_console_refused_total', { reason: 'no_auth' });
-    throw new ClawbackError(
-      ConsoleErrors.DEVICE_AUTH_INVALID,
-      'missing or malformed Clawback-Device Authorization header',
-      {
-        hint: 'Sign the request as docs/protocol.md describes.',
-      },
-    );
-  }
-  if (auth.id !== deviceId) {
-    ctx.metrics.inc('clawback_console_refused_total', { reason: 'bad_signature' });
-    throw new ClawbackError(
-      ConsoleErrors.DEVICE_AUTH_INVALID,
-      `the header is for device ${auth.id}, the path for ${deviceId}`,
-    );
-  }
-  const device = await loadDevice(ctx, deviceId);
-  if (!device) {
-    ctx.metrics.inc('clawback_console_refused_total', { reason: 'unknown_device' });
-    throw unknownDevice(deviceId);
-  }
-  checkFresh(ctx, auth.ts);
-  const sig = fromBase64(auth.sig);
-  const message = deviceRequestMessage({ method, path, ts: auth.ts, bodySha256 });
-  const ok =
-    auth.keyid === device.key.keyid &&
-    sig !== undefined &&
-    sig.length === 64 &&
-    verify(null, message, device.keyObject, sig);
-  if (!ok) {
-    ctx.metrics.inc('clawback_console_refused_total', { reason: 'bad_signature' });
-    throw new ClawbackError(
-      'SIGNATURE_INVALID',
-      `the request signature does not verify with device ${deviceId}'s enrolled key`,
-      {
-        hint: 'Sign with the enrolled device key; after a key rotation only the new key is accepted.',
-      },
-    );
-  }
-  requireActive(device);
 }
 
 export async function checkin(
@@ -77,7 +22,7 @@ export async function checkin(
   authorization: string | undefined,
   ifNoneMatch: string | undefined,
 ): Promise<CheckinResult> {
-  await authenticateDeviceRequest(ctx, deviceId, 'GET', path, authorization);
+  await authenticateDeviceGet(ctx, deviceId, path, authorization);
   ctx.cache.lastSeen.set(deviceId, ctx.now());
   const desired = await desiredFor(ctx, deviceId);
   const status = ifNoneMatch !== undefined && ifNoneMatch === desired.etag ? 304 : 200;

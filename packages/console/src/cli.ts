@@ -41,6 +41,12 @@ const serve: CommandSpec = {
       description: 'check-in interval told to devices',
       default: '300',
     },
+    'device-session-ttl': {
+      type: 'string',
+      valueName: 'SECS',
+      description: 'lifetime of a device session token (docs/protocol.md "Device sessions")',
+      default: '3600',
+    },
   },
   exitCodes: [{ code: 4, meaning: 'the database or port could not be opened' }],
   examples: [
@@ -57,6 +63,7 @@ const serve: CommandSpec = {
       ...(key ? { keyRef: key } : {}),
       verifyChangeRecord: changeRecordVerifier(keys),
       pollAfterSecs: ctx.integer('poll-after', { min: 1, max: 86400 }) ?? 300,
+      deviceSessionTtlSecs: ctx.integer('device-session-ttl', { min: 60, max: 7 * 86400 }) ?? 3600,
       ...(ctx.env.CLAWBACK_CONSOLE_ADMIN_TOKEN ? { adminToken: ctx.env.CLAWBACK_CONSOLE_ADMIN_TOKEN } : {}),
       log: (line) => ctx.progress(line),
     });

@@ -21,6 +21,8 @@ import { ConsoleErrors } from './errors.js';
 import { errorReply, type Reply, type Request, Router, send } from './http/server.js';
 import { Metrics } from './metrics.js';
 import { sweepDeadlines } from './rollout-eval.js';
+import { pruneDeviceAuth } from './session-store.js';
+import { DEFAULT_DEVICE_SESSION_TTL_SECS } from './sessions.js';
 import type { Db } from './storage/db.js';
 import { migrate } from './storage/migrations.js';
 import { openPglite } from './storage/pglite.js';
@@ -38,6 +40,8 @@ export interface ConsoleOptions {
   now?: () => Date;
   verifyChangeRecord?: ChangeRecordVerifier;
   pollAfterSecs?: number;
+  /** Lifetime of a device session token in seconds (default 3600). */
+  deviceSessionTtlSecs?: number;
   /** Background intervals in ms; 0 disables (tests drive `sweep()` and `deliverAlerts()`). */
   sweepIntervalMs?: number;
   alertIntervalMs?: number;
@@ -159,6 +163,8 @@ export class ConsoleServer {
       await this.ctx.cache.refresh(this.ctx.db);
     });
     every(o.sweepIntervalMs, 'deadline sweep', () => this.sweep());
+    // Expired sessions and auth nonces are useless rows; drop them now and then.
+    every(o.sweepIntervalMs * 60, 'session prune', () => pruneDeviceAuth(this.ctx));
     every(o.alertIntervalMs, 'alert delivery', () => this.deliverAlerts());
   }
 
@@ -233,6 +239,7 @@ export async function openConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       cache: new DeviceCache(),
       verifyChangeRecord: o.verifyChangeRecord ?? noChangeRecordKeys(),
       pollAfterSecs: o.pollAfterSecs ?? 300,
+      deviceSessionTtlSecs: o.deviceSessionTtlSecs ?? DEFAULT_DEVICE_SESSION_TTL_SECS,
       onAlertsRaised: () => {
         if ((o.alertIntervalMs ?? 1000) > 0) void server?.deliverAlerts().catch(() => undefined);
       },

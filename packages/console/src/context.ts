@@ -18,6 +18,8 @@ export interface ConsoleContext {
   verifyChangeRecord: ChangeRecordVerifier;
   /** How long devices wait between check-ins (sent in every desired response). */
   pollAfterSecs: number;
+  /** Lifetime of a device session token (docs/protocol.md "Device sessions"). */
+  deviceSessionTtlSecs: number;
   /** Called after a transaction raised alerts, so delivery starts without waiting for the timer. */
   onAlertsRaised: () => void;
 }

@@ -1,6 +1,7 @@
 /**
  * Per-replica caches for the hot check-in path: device keys (as node:crypto KeyObjects, so a
- * header signature costs one OpenSSL Ed25519 verify) and each device's desired response. Both
+ * header signature costs one OpenSSL Ed25519 verify), device session tokens (by hash, so a
+ * bearer check-in costs one SHA-256 and a map lookup) and each device's desired response. All
  * are dropped whenever the shared `state_version` moves, which every change that can affect
  * them bumps, so replicas converge within one refresh interval.
  */
@@ -14,6 +15,18 @@ export interface CachedDevice {
   key: PublicKey;
   keyObject: KeyObject;
 }
+
+/** A device session token's record, keyed by the token's SHA-256 (docs/protocol.md). */
+export interface CachedSession {
+  deviceId: string;
+  /** The device key that authenticated when the session was issued. */
+  keyid: string;
+  /** Expiry in epoch milliseconds. */
+  expiresAt: number;
+}
+
+/** Bound on cached sessions per replica; past it the map starts over (misses fall back to the database). */
+export const MAX_CACHED_SESSIONS = 200_000;
 
 export interface CachedDesired {
   etag: string;
@@ -34,6 +47,7 @@ export function keyObjectOf(key: PublicKey): KeyObject {
 export class DeviceCache {
   readonly devices = new Map<string, CachedDevice>();
   readonly desired = new Map<string, CachedDesired>();
+  readonly sessions = new Map<string, CachedSession>();
   private version = -1;
   /** last-seen times not yet written to the database. */
   readonly lastSeen = new Map<string, Date>();
@@ -41,6 +55,19 @@ export class DeviceCache {
   clear(): void {
     this.devices.clear();
     this.desired.clear();
+    // Sessions too: a revocation (retire, re-bind, rotation) bumps the state version, so every
+    // replica forgets the revoked tokens and re-reads them from the database on the next use.
+    this.sessions.clear();
+  }
+
+  rememberSession(hash: string, session: CachedSession): void {
+    if (this.sessions.size >= MAX_CACHED_SESSIONS) this.sessions.clear();
+    this.sessions.set(hash, session);
+  }
+
+  /** Drop a device's cached sessions on this replica (others follow the state version). */
+  forgetSessionsOf(deviceId: string): void {
+    for (const [hash, s] of this.sessions) if (s.deviceId === deviceId) this.sessions.delete(hash);
   }
 
   /** Drop the caches if another replica (or this one) changed state since the last look. */

@@ -19,6 +19,7 @@ import { bumpStateVersion, type ConsoleContext } from './context.js';
 import { type CachedDevice, keyObjectOf } from './device-cache.js';
 import { ConsoleErrors } from './errors.js';
 import { HEARTBEAT_PAYLOAD_TYPE, KEY_ROTATION_PAYLOAD_TYPE, REQUEST_MAX_SKEW_SECS } from './protocol.js';
+import { revokeDeviceSessions } from './session-store.js';
 import type { Queryable } from './storage/db.js';
 import { Fields, ID_PATTERN } from './validate.js';
 
@@ -81,7 +82,7 @@ export async function enrollDevice(
           ConsoleErrors.DEVICE_KEY_CONFLICT,
           `device ${deviceId} is enrolled with another key`,
           {
-            hint: 'Rotate the key with a statement signed by the old key (POST …/rotate-key), or pick another id.',
+            hint: 'Rotate the key with a statement signed by the old key (POST …/rotate-key); if the old key is lost, an admin re-binds the id (`clawback-console device rebind`); or pick another id.',
           },
         );
       }
@@ -210,6 +211,11 @@ export function requireActive(device: CachedDevice): void {
       },
     );
   }
+  if (device.status === 'retired') {
+    throw new ClawbackError(ConsoleErrors.DEVICE_RETIRED, `device ${device.id} is retired`, {
+      hint: 'A retired device is refused for good; an admin re-binds the id to a new key (`clawback-console device rebind`) to bring it back.',
+    });
+  }
   if (device.status !== 'active') {
     throw new ClawbackError(ConsoleErrors.DEVICE_DISABLED, `device ${device.id} is ${device.status}`, {
       hint: 'Ask an admin to re-enable the device.',
@@ -296,16 +302,18 @@ export async function rotateDeviceKey(
         },
       );
     }
+    const sessionsRevoked = await revokeDeviceSessions(tx, deviceId);
     await appendAudit(
       tx,
       now,
       'device.key-rotated',
-      { deviceId, oldKeyid: device.key.keyid, newKeyid: newKey.keyid },
+      { deviceId, oldKeyid: device.key.keyid, newKeyid: newKey.keyid, sessionsRevoked },
       deviceId,
     );
     await bumpStateVersion(tx);
   });
   ctx.cache.devices.delete(deviceId);
+  ctx.cache.forgetSessionsOf(deviceId);
   return { keyid: newKey.keyid };
 }
 

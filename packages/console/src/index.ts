@@ -1,14 +1,19 @@
 // @clawback/console: the fleet hub (design §7). Named exports only.
 export { ALERT_SCHEMA, type AlertKind, alertBody, SIGNATURE_HEADER } from './alerts.js';
-export { exportAuditLog, readAuditEntries } from './audit.js';
+export { auditExportBundle, exportAuditLog, readAuditEntries, writeExport } from './audit.js';
 export {
+  type ApiTokenInfo,
   createApiToken,
   createEnrollmentToken,
+  type EnrollmentTokenInfo,
   isRole,
+  listApiTokens,
+  listEnrollmentTokens,
   type Principal,
   ROLES,
   type Role,
   revokeApiToken,
+  revokeEnrollmentTokens,
 } from './auth.js';
 export {
   type ChangeRecordCheck,
@@ -20,6 +25,8 @@ export {
 export { CONSOLE_VERSION, consoleProgram } from './cli.js';
 export { callApi } from './cli-api.js';
 export { type ConsoleOptions, ConsoleServer, openConsole } from './console.js';
+export { DEVICE_SESSION_PREFIX } from './device-auth.js';
+export { type RebindResult, type RetireResult, rebindDeviceKey, retireDevice } from './device-lifecycle.js';
 export { ConsoleErrors, httpStatusFor } from './errors.js';
 export {
   type DeviceAuthHeader,
@@ -32,6 +39,7 @@ export {
   REPORT_SCHEMA,
   REQUEST_MAX_SKEW_SECS,
   REQUEST_PAYLOAD_TYPE,
+  SESSION_NONCE_BYTES,
   signDeviceRequest,
 } from './protocol.js';
 export {
@@ -45,6 +53,7 @@ export {
   type Selector,
   type StageSpec,
 } from './rollout-plan.js';
+export { DEFAULT_DEVICE_SESSION_TTL_SECS, type DeviceSession } from './sessions.js';
 export type { Db, Queryable } from './storage/db.js';
 export { migrate } from './storage/migrations.js';
 export { openPglite } from './storage/pglite.js';

@@ -25,6 +25,7 @@ export class Metrics {
     );
     this.define('clawback_console_refused_total', 'counter', 'Device requests refused, by reason.');
     this.define('clawback_console_enrollments_total', 'counter', 'Enrollments by resulting status.');
+    this.define('clawback_console_device_sessions_total', 'counter', 'Device session tokens issued.');
     this.define('clawback_console_alerts_total', 'counter', 'Alerts raised, by kind.');
     this.define(
       'clawback_console_webhook_deliveries_total',

@@ -11,6 +11,8 @@ export const KEY_ROTATION_PAYLOAD_TYPE = 'application/vnd.clawback.key-rotation+
 export const REPORT_SCHEMA = 'https://clawback.dev/report/v1';
 /** Protocol: a signed request's ts may be at most this far from the console's clock. */
 export const REQUEST_MAX_SKEW_SECS = 300;
+/** Protocol: a device session request carries this many random bytes of nonce (hex). */
+export const SESSION_NONCE_BYTES = 16;
 /** Protocol: every body is at most 256 KiB. */
 export const MAX_BODY_BYTES = 256 * 1024;
 

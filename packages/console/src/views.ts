@@ -66,6 +66,8 @@ export interface FailureView {
   deviceId: string;
   hardwareId: string;
   rolloutId: string | null;
+  /** The version the device was updating to (the report's `to.version`). */
+  version: string | null;
   outcome: string;
   stage: string;
   reasonCode: string | null;
@@ -87,6 +89,7 @@ export async function recentFailures(ctx: ConsoleContext, limit: number): Promis
     device_id: string;
     hardware_id: string;
     rollout_id: string | null;
+    to_version: string | null;
     outcome: string;
     stage: string;
     reason_code: string | null;
@@ -94,7 +97,7 @@ export async function recentFailures(ctx: ConsoleContext, limit: number): Promis
     payload: { health?: FailureView['health'] };
     received_at: Date;
   }>(
-    `SELECT r.id, r.device_id, d.hardware_id, r.rollout_id, r.outcome, r.stage, r.reason_code, r.reason, r.payload, r.received_at
+    `SELECT r.id, r.device_id, d.hardware_id, r.rollout_id, r.to_version, r.outcome, r.stage, r.reason_code, r.reason, r.payload, r.received_at
        FROM reports r JOIN devices d ON d.id = r.device_id
       WHERE r.outcome <> 'committed' ORDER BY r.received_at DESC LIMIT $1`,
     [limit],
@@ -104,6 +107,7 @@ export async function recentFailures(ctx: ConsoleContext, limit: number): Promis
     deviceId: r.device_id,
     hardwareId: r.hardware_id,
     rolloutId: r.rollout_id,
+    version: r.to_version,
     outcome: r.outcome,
     stage: r.stage,
     reasonCode: r.reason_code,
@@ -170,4 +174,56 @@ export async function rolloutsView(ctx: ConsoleContext): Promise<RolloutView[]> 
     });
   }
   return out;
+}
+
+export interface RolloutDeviceView {
+  deviceId: string;
+  hardwareId: string;
+  stage: number;
+  cohort: string;
+  /** pending, offered, committed, failed, silent, or retired. */
+  status: string;
+  installedVersion: string | null;
+  offeredAt: string | null;
+  deadlineAt: string | null;
+  resolvedAt: string | null;
+  reportId: string | null;
+  reasonCode: string | null;
+}
+
+/** The devices a rollout targets, by stage, with where each one stands. */
+export async function rolloutDevices(ctx: ConsoleContext, rolloutId: string): Promise<RolloutDeviceView[]> {
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  const rows = await ctx.db.query<{
+    device_id: string;
+    hardware_id: string;
+    stage: number;
+    cohort: string;
+    status: string;
+    installed_version: string | null;
+    offered_at: Date | null;
+    deadline_at: Date | null;
+    resolved_at: Date | null;
+    report_id: string | null;
+    reason_code: string | null;
+  }>(
+    `SELECT rd.device_id, d.hardware_id, rd.stage, rd.cohort, rd.status, d.installed_version, rd.offered_at,
+            rd.deadline_at, rd.resolved_at, rd.report_id, rd.reason_code
+       FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id
+      WHERE rd.rollout_id = $1 ORDER BY rd.stage, rd.device_id`,
+    [rolloutId],
+  );
+  return rows.map((r) => ({
+    deviceId: r.device_id,
+    hardwareId: r.hardware_id,
+    stage: Number(r.stage),
+    cohort: r.cohort,
+    status: r.status,
+    installedVersion: r.installed_version,
+    offeredAt: iso(r.offered_at),
+    deadlineAt: iso(r.deadline_at),
+    resolvedAt: iso(r.resolved_at),
+    reportId: r.report_id,
+    reasonCode: r.reason_code,
+  }));
 }

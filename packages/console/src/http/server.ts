@@ -75,6 +75,17 @@ export class Router {
 
 /** Read a JSON body of at most MAX_BODY_BYTES (protocol: 256 KiB). */
 export async function readJson(req: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+  return (await readJsonWithBytes(req, limit)).value;
+}
+
+/**
+ * Read a JSON body and keep its exact bytes, for requests whose signature covers the body's
+ * digest (docs/protocol.md "Device authentication").
+ */
+export async function readJsonWithBytes(
+  req: Request,
+  limit = MAX_BODY_BYTES,
+): Promise<{ value: unknown; bytes: Buffer }> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/(json|[a-z0-9.+-]+\+json)\s*(;|$)/i.test(type)) {
     throw new ClawbackError(
@@ -94,8 +105,9 @@ export async function readJson(req: Request, limit = MAX_BODY_BYTES): Promise<un
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk as Buffer);
   }
+  const bytes = Buffer.concat(chunks);
   try {
-    return parseJson(Buffer.concat(chunks).toString('utf8'), 'request body');
+    return { value: parseJson(bytes.toString('utf8'), 'request body'), bytes };
   } catch (err) {
     throw new ClawbackError(CoreErrors.JSON_INVALID, (err as Error).message, {
       hint: 'Send one well-formed JSON document; nothing was stored.',

@@ -160,6 +160,31 @@ CREATE TABLE state_version (
 INSERT INTO state_version (id, version) VALUES (1, 0);
 `,
   },
+  {
+    version: 2,
+    name: 'device sessions, auth nonces, retired devices',
+    sql: `
+CREATE TABLE device_sessions (
+  hash text PRIMARY KEY,
+  device_id text NOT NULL REFERENCES devices(id),
+  keyid text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  revoked boolean NOT NULL DEFAULT false
+);
+CREATE INDEX device_sessions_device ON device_sessions (device_id);
+CREATE INDEX device_sessions_expiry ON device_sessions (expires_at);
+CREATE TABLE device_auth_nonces (
+  device_id text NOT NULL,
+  nonce text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (device_id, nonce)
+);
+CREATE INDEX device_auth_nonces_expiry ON device_auth_nonces (expires_at);
+ALTER TABLE devices ADD COLUMN retired_at timestamptz;
+ALTER TABLE devices ADD COLUMN retired_reason text;
+`,
+  },
 ];
 
 /** Arbitrary constant naming the migration lock (pg_advisory_xact_lock key). */
