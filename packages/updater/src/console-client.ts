@@ -1,8 +1,14 @@
 /**
  * The device side of docs/protocol.md, over `got` (house style 6: HTTP in one seam).
  * Retries use got's own backoff; POSTs are retried too because every body is idempotent
- * (a report by its reportId, enrollment by device id and key).
+ * (a report by its reportId, enrollment by device id and key; a session request is re-signed
+ * with a fresh nonce before each retry).
+ * Check-ins present a device session token (protocol "Device sessions"), obtained with one
+ * signed request and kept in memory and, with `sessionFile`, on disk, so each daemon-invoked
+ * run does not sign again. The token is a secret: it is never logged or put in an error.
  */
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import {
   ClawbackError,
   canonicalJson,
@@ -14,8 +20,9 @@ import {
   sha256Hex,
   toBase64,
   utf8,
+  writeFileAtomic,
 } from '@clawback/core';
-import got, { type Got, type Response } from 'got';
+import got, { type Got, type RequestError, type Response } from 'got';
 import { UpdaterErrors } from './errors.js';
 import { REQUEST_PAYLOAD_TYPE } from './report.js';
 
@@ -26,7 +33,25 @@ export interface ConsoleClientOptions {
   retries?: number;
   timeoutMs?: number;
   now?: () => Date;
+  /**
+   * Where to keep the device session token between runs (written atomically, mode 0600).
+   * Without it the token lives only as long as this client.
+   */
+  sessionFile?: string;
+  /** Sign every check-in instead of using a session (consoles older than sessions need this). */
+  signedCheckins?: boolean;
 }
+
+/** A device session token as the client keeps it (protocol "Device sessions"). */
+interface StoredSession {
+  deviceId: string;
+  keyid: string;
+  token: string;
+  expiresAt: string;
+}
+
+/** Renew a session this long before it expires, so a check-in never races the expiry. */
+const SESSION_RENEW_MARGIN_MS = 60_000;
 
 export interface DesiredTarget {
   agent: string;
@@ -66,6 +91,9 @@ export async function deviceAuthorization(
 
 export class ConsoleClient {
   private readonly http: Got;
+  private session: StoredSession | null | undefined;
+  /** Set when the console answered the session endpoint with 404: it predates sessions. */
+  private sessionsUnsupported = false;
   constructor(private readonly o: ConsoleClientOptions) {
     this.http = got.extend({
       prefixUrl: o.baseUrl,
@@ -142,18 +170,28 @@ export class ConsoleClient {
 
   async desired(etag: string | null): Promise<DesiredResult> {
     const path = `/api/v1/devices/${encodeURIComponent(this.o.deviceId)}/desired`;
-    const authorization = await deviceAuthorization(
-      this.o.signer,
-      this.o.deviceId,
-      'GET',
-      path,
-      null,
-      this.now(),
-    );
-    const res = await this.send('GET', path, undefined, {
-      authorization,
-      ...(etag ? { 'if-none-match': etag } : {}),
-    });
+    const get = (authorization: string) =>
+      this.send('GET', path, undefined, { authorization, ...(etag ? { 'if-none-match': etag } : {}) });
+    const token = await this.sessionToken();
+    let res: Response<string>;
+    if (token === null) {
+      res = await get(
+        await deviceAuthorization(this.o.signer, this.o.deviceId, 'GET', path, null, this.now()),
+      );
+    } else {
+      res = await get(`Bearer ${token}`);
+      // Expired, revoked (key rotated or re-bound) or unknown to this console: authenticate
+      // again once and retry; a second refusal is reported as it is.
+      if (res.statusCode === 401 && consoleCode(res) === 'DEVICE_SESSION_INVALID') {
+        await this.forgetSession();
+        const fresh = await this.sessionToken();
+        res = await get(
+          fresh === null
+            ? await deviceAuthorization(this.o.signer, this.o.deviceId, 'GET', path, null, this.now())
+            : `Bearer ${fresh}`,
+        );
+      }
+    }
     const newEtag = typeof res.headers.etag === 'string' ? res.headers.etag : etag;
     if (res.statusCode === 304) return { changed: false, etag: newEtag };
     if (res.statusCode !== 200) throw this.refused(res, 'check-in');
@@ -164,6 +202,111 @@ export class ConsoleClient {
       desired: body.desired ?? null,
       pollAfterSecs: body.pollAfterSecs ?? null,
     };
+  }
+
+  /**
+   * A usable session token, from memory, the session file, or a new signed session request;
+   * null when check-ins must be signed instead (configured so, or the console predates sessions).
+   */
+  private async sessionToken(): Promise<string | null> {
+    if (this.o.signedCheckins || this.sessionsUnsupported) return null;
+    if (this.session === undefined) this.session = await this.loadSession();
+    const s = this.session;
+    if (
+      s &&
+      s.deviceId === this.o.deviceId &&
+      // A session belongs to the key that opened it; after a rotation it is useless.
+      s.keyid === this.o.signer.keyid &&
+      Date.parse(s.expiresAt) - SESSION_RENEW_MARGIN_MS > this.now().getTime()
+    ) {
+      return s.token;
+    }
+    const fresh = await this.openSession();
+    if (fresh === null) return null;
+    this.session = fresh;
+    if (this.o.sessionFile) {
+      await writeFileAtomic(this.o.sessionFile, `${JSON.stringify(fresh)}\n`, { mode: 0o600 });
+    }
+    return fresh.token;
+  }
+
+  private async loadSession(): Promise<StoredSession | null> {
+    if (!this.o.sessionFile) return null;
+    try {
+      const v = JSON.parse(await readFile(this.o.sessionFile, 'utf8')) as Partial<StoredSession>;
+      return typeof v.token === 'string' &&
+        typeof v.keyid === 'string' &&
+        typeof v.deviceId === 'string' &&
+        typeof v.expiresAt === 'string'
+        ? (v as StoredSession)
+        : null;
+    } catch {
+      // Missing or unreadable: a new session is one signed request away.
+      return null;
+    }
+  }
+
+  private async forgetSession(): Promise<void> {
+    this.session = null;
+    if (this.o.sessionFile) await rm(this.o.sessionFile, { force: true });
+  }
+
+  /** `POST …/session`, signed over a fresh nonce; re-signed with a new nonce before each retry. */
+  private async openSession(): Promise<StoredSession | null> {
+    const path = `/api/v1/devices/${encodeURIComponent(this.o.deviceId)}/session`;
+    const signed = async () => {
+      const body = JSON.stringify({ nonce: randomBytes(16).toString('hex') });
+      const authorization = await deviceAuthorization(
+        this.o.signer,
+        this.o.deviceId,
+        'POST',
+        path,
+        body,
+        this.now(),
+      );
+      return { body, authorization };
+    };
+    const first = await signed();
+    let res: Response<string>;
+    try {
+      res = await this.http(path.replace(/^\//, ''), {
+        method: 'POST',
+        body: first.body,
+        headers: { 'content-type': 'application/json', authorization: first.authorization },
+        hooks: {
+          beforeRetry: [
+            async (error: RequestError) => {
+              const next = await signed();
+              error.options.body = next.body;
+              error.options.headers = { ...error.options.headers, authorization: next.authorization };
+            },
+          ],
+        },
+      });
+    } catch (cause) {
+      throw new ClawbackError(
+        UpdaterErrors.CONSOLE_UNREACHABLE,
+        `console ${this.o.baseUrl} unreachable: ${(cause as Error).message}`,
+        { cause, hint: 'The next check-in tries again.' },
+      );
+    }
+    if (res.statusCode === 404 && consoleCode(res) === 'CONSOLE_NOT_FOUND') {
+      // A console from before device sessions: keep signing every check-in.
+      this.sessionsUnsupported = true;
+      return null;
+    }
+    if (res.statusCode !== 201) throw this.refused(res, 'device session');
+    const v = JSON.parse(res.body) as { token?: unknown; expiresAt?: unknown };
+    if (typeof v.token !== 'string' || typeof v.expiresAt !== 'string') {
+      throw new ClawbackError(
+        UpdaterErrors.CONSOLE_REFUSED,
+        'console answered the session request without a token',
+        {
+          hint: 'Check that the console URL points at clawback-console.',
+        },
+      );
+    }
+    return { deviceId: this.o.deviceId, keyid: this.o.signer.keyid, token: v.token, expiresAt: v.expiresAt };
   }
 
   /** POST one signed report. Resolves to whether the console already had it. */
@@ -196,7 +339,9 @@ export class ConsoleClient {
 
   /** Whether the console accepts a request signed by `signer` (a signed check-in). */
   async accepts(signer: Signer): Promise<boolean> {
-    const probe = new ConsoleClient({ ...this.o, signer, retries: 0 });
+    // A signed probe, never the stored session: the question is about the key itself.
+    const { sessionFile: _file, ...rest } = this.o;
+    const probe = new ConsoleClient({ ...rest, signer, retries: 0, signedCheckins: true });
     try {
       await probe.desired(null);
       return true;
@@ -204,5 +349,14 @@ export class ConsoleClient {
       if (err instanceof ClawbackError && err.code === UpdaterErrors.CONSOLE_REFUSED) return false;
       throw err;
     }
+  }
+}
+
+/** The console's error code in a refusal body, if any. */
+function consoleCode(res: Response<string>): string | undefined {
+  try {
+    return (JSON.parse(res.body) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
   }
 }

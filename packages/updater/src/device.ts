@@ -157,6 +157,7 @@ export async function openDevice(root: string, deps: DeviceDeps = {}): Promise<D
               signer,
               now,
               retries: 2,
+              sessionFile: layout.consoleSession,
             })
           : null;
       }

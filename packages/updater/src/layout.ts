@@ -14,6 +14,8 @@ export interface DeviceLayout {
   downloads: string;
   reportQueue: string;
   consoleState: string;
+  /** The console device session token (a secret, mode 0600). */
+  consoleSession: string;
   auditLog: string;
 }
 
@@ -31,6 +33,7 @@ export function deviceLayout(root: string): DeviceLayout {
     downloads: join(root, 'downloads'),
     reportQueue: join(root, 'reports', 'queue'),
     consoleState: join(root, 'console.json'),
+    consoleSession: join(root, 'console-session.json'),
     auditLog: join(root, 'audit', 'audit.log'),
   };
 }
