@@ -1,0 +1,85 @@
+/**
+ * How the demo runs Clawback: the `clawback` commands in-process (the same program `npm start`
+ * built), and each device's `clawback-updater` as a real child process, as a device daemon
+ * would invoke it.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClawbackError, type CliIo, CoreErrors, runProgram } from '@clawback/core';
+
+/** The checkout the demo runs from (packages/cli/{src,dist}/demo/ → four levels up). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const UPDATER_BIN = join(REPO_ROOT, 'packages', 'updater', 'dist', 'bin.js');
+
+export interface StepOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type Runner = (argv: string[], env?: Record<string, string>) => Promise<StepOutcome>;
+
+/** `clawback ARGV…` in this process, output captured. */
+export function clawbackRunner(io: CliIo, baseEnv: Record<string, string>): Runner {
+  return async (argv, env = {}) => {
+    // Imported lazily: the program imports the demo command.
+    const { program } = await import('../program.js');
+    let stdout = '';
+    let stderr = '';
+    const code = await runProgram(program, argv, {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      env: { ...io.env, CLAWBACK_QUIET: '1', ...baseEnv, ...env },
+      cwd: io.cwd,
+    });
+    return { code, stdout, stderr };
+  };
+}
+
+/** `clawback-updater ARGV…` as a child process (the built bin). */
+export function updaterRunner(io: CliIo): Runner {
+  if (!existsSync(UPDATER_BIN)) {
+    throw new ClawbackError(CoreErrors.FILE_NOT_FOUND, `clawback-updater is not built (${UPDATER_BIN})`, {
+      hint: 'Run `npm run build` (npm start builds first).',
+    });
+  }
+  return (argv, env = {}) =>
+    new Promise((done, fail) => {
+      const child = spawn(process.execPath, [UPDATER_BIN, ...argv], {
+        cwd: io.cwd,
+        env: { ...io.env, CLAWBACK_QUIET: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code: code ?? 70, stdout, stderr }));
+    });
+}
+
+/** Fails the demo with what the step printed when it did not exit as the story expects. */
+export function expectCode(step: string, outcome: StepOutcome, ...expected: number[]): StepOutcome {
+  if (!expected.includes(outcome.code)) {
+    const detail = (outcome.stderr.trim() || outcome.stdout.trim()).split('\n').slice(-5).join('\n');
+    throw new ClawbackError(
+      CoreErrors.INTERNAL,
+      `demo step "${step}" exited ${outcome.code}, expected ${expected.join(' or ')}: ${detail}`,
+    );
+  }
+  return outcome;
+}
+
+export function parseJson<T>(step: string, outcome: StepOutcome): T {
+  try {
+    return JSON.parse(outcome.stdout) as T;
+  } catch {
+    throw new ClawbackError(
+      CoreErrors.INTERNAL,
+      `demo step "${step}" printed no JSON: ${outcome.stdout.slice(0, 200)}`,
+    );
+  }
+}

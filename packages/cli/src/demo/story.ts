@@ -1,0 +1,389 @@
+/**
+ * `clawback demo`: the whole of Clawback on one machine, on embedded defaults, with no network
+ * (docs/demo.md). Build side: three approved releases and one refused change; device side:
+ * five real updaters; console: staged rollouts, an automatic halt, a signed alert; audit side:
+ * an evidence pack and hash-chained logs that verify offline.
+ */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { serveGitHubReplay } from '@clawback/approvals';
+import { exportAuditLog } from '@clawback/console';
+import { ClawbackError, type CliIo, CoreErrors } from '@clawback/core';
+import { serveRepository } from '@clawback/sign';
+import {
+  type ApplyOutcome,
+  committedVersion,
+  type DemoConsole,
+  type DemoDevice,
+  provisionDevices,
+  type ReceivedAlert,
+  startConsole,
+  startWebhookReceiver,
+  stopAgent,
+} from './fleet.js';
+import {
+  checkReproducible,
+  loadRecording,
+  type Pipeline,
+  prepareRepository,
+  RELEASES,
+  type ReleaseOutcome,
+  release,
+  showPolicies,
+} from './pipeline.js';
+import { driveRollout, type RolloutOutcome, type StageSpec, startRollout } from './rollout.js';
+import { clawbackRunner, expectCode, parseJson, type Runner, updaterRunner } from './runner.js';
+
+export const DEMO_DEVICES = 5;
+
+export interface DemoOptions {
+  dir?: string;
+  keep: boolean;
+  io: CliIo;
+  say: (line: string) => void;
+  /** With keep: resolves when the user is done with the dashboard (default: SIGINT/SIGTERM). */
+  untilStopped?: () => Promise<void>;
+}
+
+export interface DemoResult {
+  workspace: string;
+  kept: boolean;
+  seconds: number;
+  releases: ReleaseOutcome[];
+  rollouts: RolloutOutcome[];
+  devices: { id: string; committed: string | null }[];
+  canary: ApplyOutcome | null;
+  alerts: ReceivedAlert[];
+  evidence: { dir: string; verified: boolean; summary: Record<string, unknown> };
+  audit: { device: { id: string; ok: boolean; entries: number }; console: { ok: boolean; entries: number } };
+  dashboard: string | null;
+}
+
+const STAGES: Record<string, StageSpec[]> = {
+  '1.0.0': [{ name: 'everyone', percent: 100, maxFailures: 0 }],
+  '1.1.0': [
+    { name: 'canary', devices: 1, maxFailures: 0 },
+    { name: '40%', percent: 40, maxFailures: 0 },
+    { name: 'everyone', percent: 100, maxFailures: 0 },
+  ],
+  '1.2.0': [
+    { name: 'canary', devices: 1, maxFailures: 0 },
+    { name: 'everyone', percent: 100, maxFailures: 0 },
+  ],
+};
+
+function signals(): Promise<void> {
+  return new Promise((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+}
+
+async function workspace(o: DemoOptions): Promise<string> {
+  if (!o.dir) return mkdtemp(join(tmpdir(), 'clawback-demo-'));
+  const dir = resolve(o.io.cwd, o.dir);
+  await mkdir(dir, { recursive: true });
+  if ((await readdir(dir)).length > 0) {
+    throw new ClawbackError(CoreErrors.USAGE, `--dir ${dir} is not empty`, {
+      hint: 'Give the demo a new or empty directory; it never overwrites files.',
+    });
+  }
+  return dir;
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until)
+      throw new ClawbackError(CoreErrors.INTERNAL, `demo: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function roundLine(round: ApplyOutcome[]): string {
+  const acted = round.filter((r) => r.outcome !== 'up-to-date');
+  if (acted.length === 0) return 'no device had anything to do';
+  return acted
+    .map(
+      (r) =>
+        `${r.device} ${r.outcome}${r.version ? ` ${r.version}` : ''}${r.reasonCode ? ` (${r.reasonCode})` : ''}`,
+    )
+    .join(', ');
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const started = Date.now();
+  const say = o.say;
+  const dir = await workspace(o);
+  const cleanup: (() => Promise<unknown>)[] = [];
+  let devices: DemoDevice[] = [];
+  try {
+    say(`Clawback demo in ${dir}\n`);
+    say('1. Workspace: keys, TUF repository, change policy, agent policy');
+    const recording = await loadRecording();
+    const github = await serveGitHubReplay(recording.exchanges);
+    cleanup.push(() => github.close());
+    const clawback = clawbackRunner(o.io, {});
+    const updater = updaterRunner(o.io);
+    const pipeline: Pipeline = {
+      dir,
+      clawback,
+      githubEnv: { GITHUB_API_URL: github.url, GITHUB_TOKEN: 'ghs_clawbackdemo000000000000000000000000' },
+      say,
+    };
+    await prepareRepository(pipeline);
+    await showPolicies(pipeline, recording);
+
+    say('\n2–4. Releases of examples/sensor-agent: build → approval check → sign → provenance → publish');
+    const releases: ReleaseOutcome[] = [];
+    for (const spec of RELEASES) {
+      const r = await release(pipeline, spec, recording);
+      releases.push(r);
+      say(
+        r.approved
+          ? `  ✓ ${r.version}  PR #${r.pullRequest} approved → signed, SLSA provenance, published (${spec.story})`
+          : `  ✗ ${r.version}  ${spec.story}: refused before signing (${r.failedRules.join(', ')}) — skipped`,
+      );
+      if (releases.length === 1) {
+        await checkReproducible(pipeline, r);
+        say('    rebuilt from the same inputs: byte-identical bundle');
+      }
+    }
+
+    say('\n5. Console (embedded database), webhook receiver and five devices running clawback-updater');
+    const repo = await serveRepository(join(dir, 'tuf-repo'));
+    cleanup.push(() => repo.close());
+    const console: DemoConsole = await startConsole(dir, join(dir, 'keys', 'approvals.pub'));
+    cleanup.push(() => console.server.close());
+    const hook = await startWebhookReceiver(console.server);
+    cleanup.push(() => hook.close());
+    const admin = { ...console.env, CLAWBACK_CONSOLE_TOKEN: console.tokens.admin };
+    const root = join(dir, 'tuf-repo', 'metadata', 'root.json');
+    expectCode('tuf pin', await clawback(['console', 'tuf', 'pin', root], admin), 0);
+    expectCode(
+      'webhook add',
+      await clawback(['console', 'webhook', 'add', '--webhook-url', hook.url], admin),
+      0,
+    );
+    devices = await provisionDevices({ dir, count: DEMO_DEVICES, repoUrl: repo.url, console, updater });
+    say(`  console ${console.url}; devices ${devices.map((d) => d.id).join(', ')} enrolled`);
+
+    say('\n6. Staged rollouts');
+    const rollouts: RolloutOutcome[] = [];
+    for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
+      const rel = releases.find((r) => r.version === version);
+      if (!rel?.changeRecord)
+        throw new ClawbackError(CoreErrors.INTERNAL, `release ${version} was not published`);
+      const stages = STAGES[version] as StageSpec[];
+      const ro = await startRollout({
+        dir,
+        clawback,
+        console,
+        version,
+        changeRecord: rel.changeRecord,
+        stages,
+      });
+      say(
+        `  ${version}: rollout ${ro.id} — ${ro.stages.map((s) => `${s.name} ${s.devices.length}`).join(', ')}`,
+      );
+      const driven = await driveRollout({
+        clawback,
+        updater,
+        console,
+        devices,
+        id: ro.id,
+        onRound: (round, view) => say(`    ${roundLine(round)} → ${view.rollout.state}`),
+      });
+      rollouts.push({
+        version,
+        id: ro.id,
+        stages: ro.stages,
+        state: driven.view.rollout.state,
+        haltReason: driven.view.rollout.halt_reason,
+        rounds: driven.rounds,
+      });
+    }
+    const bad = rollouts[2] as RolloutOutcome;
+    const canary = bad.rounds.flat().find((r) => r.version === '1.2.0' && r.outcome !== 'committed') ?? null;
+    if (bad.state !== 'halted' || !canary) {
+      throw new ClawbackError(
+        CoreErrors.INTERNAL,
+        `demo: 1.2.0 rollout ended ${bad.state}, expected an automatic halt`,
+      );
+    }
+    const failed = canary.failedChecks[0];
+    say(
+      `  canary ${canary.device}: ${canary.outcome} (${canary.reasonCode})${failed ? ` — ${failed.check}: ${failed.measured} ${failed.unit ?? ''} > ${failed.limit}` : ''}`,
+    );
+    say(`  rollout halted automatically: ${bad.haltReason}`);
+    const halted = await waitFor(
+      'the rollout.halted alert',
+      () => hook.alerts.find((a) => a.kind === 'rollout.halted' && a.rolloutId === bad.id),
+      20_000,
+    );
+    say(
+      `  alert delivered to the webhook: ${halted.kind} — ${halted.summary} (signature ${halted.signatureValid ? 'valid' : 'INVALID'})`,
+    );
+    const after = await Promise.all(
+      devices.map(async (d) => ({ id: d.id, committed: await committedVersion(d, updater) })),
+    );
+    say(`  devices now: ${after.map((d) => `${d.id} ${d.committed}`).join(', ')}`);
+
+    say('\n7. Evidence for the auditor, and the audit logs');
+    const evidence = await evidencePack({
+      dir,
+      clawback,
+      pipeline,
+      console,
+      device: devices[0] as DemoDevice,
+      started,
+    });
+    say(`  evidence pack ${evidence.dir}: ${evidence.verified ? 'verified offline' : 'DID NOT VERIFY'}`);
+    const audit = await verifyAuditLogs({
+      dir,
+      clawback,
+      updater,
+      console,
+      device: canaryDevice(devices, canary.device),
+    });
+    say(
+      `  device ${audit.device.id} audit log: ${audit.device.entries} entries, chain ${audit.device.ok ? 'intact' : 'BROKEN'}`,
+    );
+    say(
+      `  console audit log: ${audit.console.entries} entries, chain and signed checkpoint ${audit.console.ok ? 'intact' : 'BROKEN'}`,
+    );
+
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    const dashboard = `${console.url}/login`;
+    say(`\n8. Done in ${seconds} s.`);
+    say(`  workspace ${dir}${o.keep || o.dir ? '' : ' (removed; keep it with --keep)'}`);
+    say(`  evidence pack ${join(evidence.dir, 'index.html')}`);
+    if (o.keep) {
+      say(`  dashboard ${dashboard} — sign in with the viewer token ${console.tokens.viewer}`);
+      say('  the console stays up until Ctrl-C');
+    }
+    const result: DemoResult = {
+      workspace: dir,
+      kept: o.keep || o.dir !== undefined,
+      seconds,
+      releases,
+      rollouts,
+      devices: after,
+      canary,
+      alerts: hook.alerts,
+      evidence,
+      audit,
+      dashboard: o.keep ? dashboard : null,
+    };
+    if (o.keep) await (o.untilStopped ?? signals)();
+    return result;
+  } finally {
+    await Promise.all(devices.map((d) => stopAgent(d)));
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+    if (!o.keep && !o.dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function canaryDevice(devices: DemoDevice[], id: string): DemoDevice {
+  return devices.find((d) => d.id === id) ?? (devices[0] as DemoDevice);
+}
+
+async function evidencePack(o: {
+  dir: string;
+  clawback: Runner;
+  pipeline: Pipeline;
+  console: DemoConsole;
+  device: DemoDevice;
+  started: number;
+}): Promise<DemoResult['evidence']> {
+  const day = 86_400_000;
+  const consoleLog = await exportConsoleAudit(o.dir, o.console);
+  const out = join(o.dir, 'evidence');
+  const pack = parseJson<{ summary: Record<string, unknown> }>(
+    'evidence pack',
+    expectCode(
+      'evidence pack',
+      await o.clawback(
+        [
+          'evidence',
+          'pack',
+          '--repo',
+          'acme/agents',
+          '--since',
+          new Date(o.started - day).toISOString(),
+          '--until',
+          new Date(Date.now() + day).toISOString(),
+          '--tuf-repo',
+          join(o.dir, 'tuf-repo'),
+          '--records',
+          join(o.dir, 'records'),
+          '--audit-log',
+          join(o.device.root, 'audit', 'audit.log'),
+          '--audit-key',
+          join(o.device.root, 'device-key.pub.json'),
+          '--audit-log',
+          consoleLog.log,
+          '--audit-key',
+          consoleLog.key,
+          '--key',
+          join(o.dir, 'keys', 'approvals.key'),
+          '--out',
+          out,
+          '--json',
+        ],
+        o.pipeline.githubEnv,
+      ),
+      0,
+    ),
+  );
+  const verify = await o.clawback([
+    'evidence',
+    'verify',
+    out,
+    '--trusted-key',
+    join(o.dir, 'keys', 'approvals.pub'),
+    '--json',
+  ]);
+  return { dir: out, verified: verify.code === 0, summary: pack.summary };
+}
+
+async function exportConsoleAudit(dir: string, c: DemoConsole): Promise<{ log: string; key: string }> {
+  const log = join(dir, 'console-audit.jsonl');
+  await exportAuditLog(c.server.db, log, c.server.ctx.signer, new Date());
+  const res = await fetch(`${c.url}/api/v1/console-key`);
+  const key = join(dir, 'console.pub');
+  await writeFile(
+    key,
+    `${JSON.stringify(((await res.json()) as { publicKey: unknown }).publicKey, null, 2)}\n`,
+  );
+  return { log, key };
+}
+
+async function verifyAuditLogs(o: {
+  dir: string;
+  clawback: Runner;
+  updater: Runner;
+  console: DemoConsole;
+  device: DemoDevice;
+}): Promise<DemoResult['audit']> {
+  const dev = await o.updater(['audit', 'verify', '--root', o.device.root, '--json']);
+  const devDoc = parseJson<{ ok: boolean; entries: number }>('device audit verify', dev);
+  const { log, key } = await exportConsoleAudit(o.dir, o.console);
+  const con = await o.clawback([
+    'audit',
+    'verify',
+    log,
+    '--trusted-key',
+    key,
+    '--require-checkpoint',
+    '--json',
+  ]);
+  const conDoc = parseJson<{ ok: boolean; report?: { entries: number } }>('console audit verify', con);
+  return {
+    device: { id: o.device.id, ok: dev.code === 0 && devDoc.ok, entries: devDoc.entries },
+    console: { ok: con.code === 0 && conDoc.ok, entries: conDoc.report?.entries ?? 0 },
+  };
+}
