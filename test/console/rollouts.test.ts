@@ -11,7 +11,7 @@ import { fromBase64, verifyAuditLog, verifyEd25519 } from '@clawback/core';
 import { type ConsoleRepo, requestJson, type SimDevice } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT, enrollFleet, registerRelease, repoFor } from './fixtures.js';
-import { DRIVERS, startConsole, type TestConsole } from './harness.js';
+import { count, DRIVERS, startConsole, type TestConsole } from './harness.js';
 
 type ErrBody = { error: { code: string } };
 const code = (b: unknown) => (b as ErrBody).error?.code;
@@ -101,9 +101,9 @@ describe.each(DRIVERS)('console rollouts (%s)', (driver) => {
       { name: rel.targetPath, sha256: 'f'.repeat(64) },
       c.releaseSigner,
     );
-    expect((await post(`/api/v1/releases/${rel.id}/change-record`, { changeRecord: other })).status).toBe(
-      422,
-    );
+    const mismatch = await post(`/api/v1/releases/${rel.id}/change-record`, { changeRecord: other });
+    expect([mismatch.status, code(mismatch.body)]).toEqual([422, 'RELEASE_CHANGE_RECORD_MISMATCH']);
+    expect(await count(c.server, `releases WHERE id = '${rel.id}' AND change_record IS NOT NULL`)).toBe(0);
     const ok = await approvedChangeRecord({ name: rel.targetPath, sha256: rel.sha256 }, c.releaseSigner);
     expect((await post(`/api/v1/releases/${rel.id}/change-record`, { changeRecord: ok })).status).toBe(200);
     expect((await post('/api/v1/rollouts', { releaseId: rel.id, dryRun: true })).status).toBe(200);

@@ -17,7 +17,8 @@ export interface ReleaseRef {
 
 export type ChangeRecordCheck =
   | { ok: true; summary: Record<string, unknown> }
-  | { ok: false; problem: string };
+  /** `mismatch`: validly signed and approving, but for another bundle than this release's target. */
+  | { ok: false; problem: string; mismatch?: boolean };
 
 export type ChangeRecordVerifier = (
   record: unknown,
@@ -35,13 +36,24 @@ export function noChangeRecordKeys(): ChangeRecordVerifier {
 
 /**
  * Verify with `@clawback/approvals`: signed by a threshold of `trustedKeys`, an approving
- * decision, and a bundle subject whose sha256 is exactly the release's bundle target digest.
+ * decision, and a bundle subject whose sha256 is exactly the release's bundle target digest
+ * (the TUF-signed artifact; the record's own signed subject binds that digest to its commit).
  */
 export function changeRecordVerifier(trustedKeys: readonly PublicKey[], threshold = 1): ChangeRecordVerifier {
   if (trustedKeys.length === 0) return noChangeRecordKeys();
   return async (record, release) => {
     try {
-      const v = verifyChangeRecord(record, { trustedKeys, threshold, expectedBundleSha256: release.digest });
+      // Signature, shape and decision first; the subject is compared separately below so a
+      // genuine record for another bundle is told apart from a bad record.
+      const v = verifyChangeRecord(record, { trustedKeys, threshold });
+      const bundles = v.statement.subject.map((s) => s.digest?.sha256).filter((x): x is string => !!x);
+      if (!bundles.includes(release.digest)) {
+        return {
+          ok: false,
+          mismatch: true,
+          problem: `the change record covers bundle ${bundles.join(', ') || '(none)'} (commit ${v.predicate.commit}), not this release's target ${release.targetPath} (sha256 ${release.digest})`,
+        };
+      }
       const p = v.predicate;
       return {
         ok: true,

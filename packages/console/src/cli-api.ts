@@ -65,7 +65,7 @@ export async function callApi(
   return json;
 }
 
-function apiCommand(
+export function apiCommand(
   name: string,
   summary: string,
   args: CommandSpec['args'],

@@ -1,8 +1,21 @@
 /** Commands that work on the console's store directly (no running console needed). */
-import { resolve } from 'node:path';
-import { ClawbackError, type CommandContext, type CommandSpec, loadSigner } from '@clawback/core';
-import { exportAuditLog } from './audit.js';
-import { createApiToken, createEnrollmentToken, ROLES, revokeApiToken } from './auth.js';
+import { basename, resolve } from 'node:path';
+import {
+  ClawbackError,
+  type CommandContext,
+  type CommandSpec,
+  type DsseEnvelope,
+  loadSigner,
+} from '@clawback/core';
+import { exportAuditLog, writeExport } from './audit.js';
+import {
+  createApiToken,
+  createEnrollmentToken,
+  ROLES,
+  revokeApiToken,
+  revokeEnrollmentTokens,
+} from './auth.js';
+import { callApi } from './cli-api.js';
 import { dataDirOf, STORE_OPTIONS } from './cli-shared.js';
 import { openConsole } from './console.js';
 import { ConsoleErrors } from './errors.js';
@@ -58,12 +71,39 @@ const tokenCreate: CommandSpec = {
   },
 };
 
+/**
+ * `--url`: work through a running console's API (token from CLAWBACK_CONSOLE_TOKEN) instead of
+ * opening the store, which the embedded database only allows while no console runs on it.
+ */
+const VIA_API = {
+  url: {
+    type: 'string',
+    valueName: 'URL',
+    description:
+      "use the running console's API at URL instead of the store (token from CLAWBACK_CONSOLE_TOKEN)",
+  },
+} as const;
+
 const tokenRevoke: CommandSpec = {
   name: 'token revoke',
-  summary: 'revoke an API token by name',
-  options: { ...STORE_OPTIONS, name: { type: 'string', valueName: 'NAME', description: 'token name' } },
+  summary: 'revoke an API token by name (the store, or the API with --url)',
+  options: {
+    ...STORE_OPTIONS,
+    ...VIA_API,
+    name: { type: 'string', valueName: 'NAME', description: 'token name' },
+  },
+  exitCodes: [{ code: 3, meaning: 'no active token has that name' }],
+  examples: [
+    'clawback-console token revoke --data console-data --name ci-release',
+    'CLAWBACK_CONSOLE_TOKEN=… clawback-console token revoke --url https://console.example --name ci-release',
+  ],
   async run(ctx) {
     const name = ctx.requireString('name');
+    if (ctx.string('url')) {
+      const v = await callApi(ctx, 'POST', `/api/v1/tokens/${encodeURIComponent(name)}/revoke`);
+      ctx.result(v as { revoked: string }, `revoked ${name}`);
+      return 0;
+    }
     const done = await withStore(ctx, (c) => revokeApiToken(c.db, name, ctx.now(), 'cli'));
     if (!done) {
       throw new ClawbackError(ConsoleErrors.CONSOLE_NOT_FOUND, `no active token named ${name}`, {
@@ -102,12 +142,46 @@ const enrollToken: CommandSpec = {
   },
 };
 
+const enrollTokenRevoke: CommandSpec = {
+  name: 'enroll-token revoke',
+  summary: 'revoke the enrollment token(s) with a name; enrolled devices stay enrolled',
+  options: {
+    ...STORE_OPTIONS,
+    ...VIA_API,
+    name: { type: 'string', valueName: 'NAME', description: 'enrollment token name' },
+  },
+  exitCodes: [{ code: 3, meaning: 'no active enrollment token has that name' }],
+  examples: ['clawback-console enroll-token revoke --url http://127.0.0.1:8700 --name batch-2026-q3'],
+  async run(ctx) {
+    const name = ctx.requireString('name');
+    let n: number;
+    if (ctx.string('url')) {
+      n = (
+        (await callApi(ctx, 'POST', `/api/v1/enrollment-tokens/${encodeURIComponent(name)}/revoke`)) as {
+          tokens: number;
+        }
+      ).tokens;
+    } else {
+      n = await withStore(ctx, (c) => revokeEnrollmentTokens(c.db, name, ctx.now(), 'cli'));
+      if (n === 0) {
+        throw new ClawbackError(ConsoleErrors.CONSOLE_NOT_FOUND, `no active enrollment token named ${name}`, {
+          hint: 'Check the name (`clawback-console enroll-token list`).',
+        });
+      }
+    }
+    ctx.result({ revoked: name, tokens: n }, `revoked ${n} enrollment token(s) named ${name}`);
+    return 0;
+  },
+};
+
 const auditExport: CommandSpec = {
   name: 'audit export',
   summary: "write the console's hash-chained audit log as JSON lines plus a signed checkpoint",
-  description: 'Verify the result offline with `clawback audit verify FILE --key <console public key>`.',
+  description:
+    'Verify the result offline with `clawback audit verify FILE --trusted-key <console public key>`. With --url the running console exports and signs it (no need to stop it).',
   options: {
     ...STORE_OPTIONS,
+    ...VIA_API,
     out: {
       type: 'string',
       valueName: 'FILE',
@@ -121,6 +195,26 @@ const auditExport: CommandSpec = {
   },
   async run(ctx) {
     const out = resolve(ctx.io.cwd, ctx.requireString('out'));
+    if (ctx.string('url')) {
+      if (ctx.string('key')) {
+        throw new ClawbackError('USAGE', '--key cannot be used with --url', {
+          hint: 'Through the API the console signs the checkpoint with its own key.',
+        });
+      }
+      const v = (await callApi(
+        ctx,
+        'GET',
+        `/api/v1/audit/export?log=${encodeURIComponent(basename(out))}`,
+      )) as {
+        text: string;
+        checkpoint: DsseEnvelope | null;
+        entries: number;
+        head: { seq: number; hash: string } | null;
+      };
+      await writeExport(out, v.text, v.checkpoint);
+      ctx.result({ out, entries: v.entries, head: v.head }, `wrote ${v.entries} entries to ${out}`);
+      return 0;
+    }
     const res = await withStore(ctx, async (c) => {
       const key = ctx.string('key');
       const signer = key ? await loadSigner(key) : c.ctx.signer;
@@ -131,4 +225,11 @@ const auditExport: CommandSpec = {
   },
 };
 
-export const storeCommands: CommandSpec[] = [migrateCmd, tokenCreate, tokenRevoke, enrollToken, auditExport];
+export const storeCommands: CommandSpec[] = [
+  migrateCmd,
+  tokenCreate,
+  tokenRevoke,
+  enrollToken,
+  enrollTokenRevoke,
+  auditExport,
+];

@@ -7,6 +7,7 @@
 import { type CommandSpec, loadPublicKey, type Program } from '@clawback/core';
 import { changeRecordVerifier } from './change-records.js';
 import { apiCommands } from './cli-api.js';
+import { opsCommands } from './cli-ops.js';
 import { dataDirOf, STORE_OPTIONS } from './cli-shared.js';
 import { storeCommands } from './cli-store.js';
 import { openConsole } from './console.js';
@@ -86,5 +87,5 @@ export const consoleProgram: Program = {
   name: 'clawback-console',
   version: CONSOLE_VERSION,
   summary: 'the Clawback console: devices, staged rollouts, signed reports, alerts, dashboard',
-  commands: [serve, ...storeCommands, ...apiCommands],
+  commands: [serve, ...storeCommands, ...apiCommands, ...opsCommands],
 };

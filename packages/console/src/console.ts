@@ -28,6 +28,9 @@ import { migrate } from './storage/migrations.js';
 import { openPglite } from './storage/pglite.js';
 import { openPostgres } from './storage/postgres.js';
 
+/** Shared by every request without a query string (most of them: check-ins); never mutated. */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
 export interface ConsoleOptions {
   /** Data directory for the embedded database and the console key. Omit with databaseUrl. */
   dataDir?: string;
@@ -110,7 +113,7 @@ export class ConsoleServer {
       const req: Request = {
         method,
         path,
-        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+        query: q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
         params: match.params,
         headers: raw.headers,
         raw,

@@ -182,6 +182,15 @@ export async function attachChangeRecord(
     { agent: rel.agent, version: rel.version, targetPath: rel.target_path, digest: rel.digest },
     now,
   );
+  if (!check.ok && check.mismatch) {
+    throw new ClawbackError(
+      ConsoleErrors.RELEASE_CHANGE_RECORD_MISMATCH,
+      `change record refused: ${check.problem}`,
+      {
+        hint: `Attach the record \`clawback approve\` wrote for ${rel.target_path} (sha256 ${rel.digest}); nothing was stored.`,
+      },
+    );
+  }
   if (!check.ok) {
     throw new ClawbackError(
       ConsoleErrors.RELEASE_CHANGE_RECORD_INVALID,
