@@ -265,14 +265,20 @@ export async function committedVersion(d: DemoDevice, updater: Runner): Promise<
   return s.committed?.version ?? null;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops the agent a device's restart hook started (the demo is its daemon's supervisor). */
 export async function stopAgent(d: DemoDevice): Promise<void> {
   const pid = Number.parseInt(await readFile(join(d.root, 'agent.pid'), 'utf8').catch(() => ''), 10);
-  if (Number.isInteger(pid) && pid > 0) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; alive(pid) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
 }

@@ -249,3 +249,30 @@ export async function checkReproducible(p: Pipeline, first: ReleaseOutcome): Pro
   const same = (await readFile(first.bundle)).equals(await readFile(again));
   if (!same) throw new Error('two builds of the same inputs differ');
 }
+
+/** A copy of a published bundle with one payload byte flipped, its genuine signature beside it. */
+export async function tamperedCopyRefused(p: Pipeline, r: ReleaseOutcome): Promise<string> {
+  if (!r.bundle) return 'not built';
+  const copy = join(p.dir, 'dist', 'tampered.clawback');
+  const bytes = await readFile(r.bundle);
+  const at = bytes.length - 2048;
+  bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+  await writeFile(copy, bytes);
+  await cp(`${r.bundle}.sig.json`, `${copy}.sig.json`);
+  const keys = join(p.dir, 'keys');
+  const out = await p.clawback([
+    'bundle',
+    'verify',
+    copy,
+    '--trusted-key',
+    join(keys, 'release.pub'),
+    '--json',
+  ]);
+  expectCode('verify tampered copy', out, 1);
+  const doc = parseJson<{ checks?: { name: string; ok: boolean; code?: string }[] }>(
+    'verify tampered copy',
+    out,
+  );
+  const failed = doc.checks?.find((c) => !c.ok);
+  return `refused by bundle verify (${failed ? `${failed.name}: ${failed.code}` : 'rejected'})`;
+}

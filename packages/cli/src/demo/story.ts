@@ -4,15 +4,16 @@
  * five real updaters; console: staged rollouts, an automatic halt, a signed alert; audit side:
  * an evidence pack and hash-chained logs that verify offline.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serveGitHubReplay } from '@clawback/approvals';
-import { exportAuditLog } from '@clawback/console';
 import { ClawbackError, type CliIo, CoreErrors } from '@clawback/core';
 import { serveRepository } from '@clawback/sign';
+import { type AuditOutcome, type EvidenceOutcome, evidencePack, verifyAuditLogs } from './evidence.js';
 import {
   type ApplyOutcome,
+  applyRound,
   committedVersion,
   type DemoConsole,
   type DemoDevice,
@@ -31,6 +32,7 @@ import {
   type ReleaseOutcome,
   release,
   showPolicies,
+  tamperedCopyRefused,
 } from './pipeline.js';
 import { driveRollout, type RolloutOutcome, type StageSpec, startRollout } from './rollout.js';
 import { clawbackRunner, expectCode, parseJson, type Runner, updaterRunner } from './runner.js';
@@ -53,10 +55,12 @@ export interface DemoResult {
   releases: ReleaseOutcome[];
   rollouts: RolloutOutcome[];
   devices: { id: string; committed: string | null }[];
+  /** What every device did when polling once more after the halt. */
+  afterHalt: ApplyOutcome[];
   canary: ApplyOutcome | null;
   alerts: ReceivedAlert[];
-  evidence: { dir: string; verified: boolean; summary: Record<string, unknown> };
-  audit: { device: { id: string; ok: boolean; entries: number }; console: { ok: boolean; entries: number } };
+  evidence: EvidenceOutcome;
+  audit: AuditOutcome;
   dashboard: string | null;
 }
 
@@ -145,11 +149,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       say(
         r.approved
           ? `  ✓ ${r.version}  PR #${r.pullRequest} approved → signed, SLSA provenance, published (${spec.story})`
-          : `  ✗ ${r.version}  ${spec.story}: refused before signing (${r.failedRules.join(', ')}) — skipped`,
+          : `  ✗ ${r.version}  ${spec.story}: refused before signing (${r.failedRules.join(', ')}; the refusal is a signed change record) — skipped`,
       );
       if (releases.length === 1) {
         await checkReproducible(pipeline, r);
         say('    rebuilt from the same inputs: byte-identical bundle');
+        say(`    a copy with one payload byte flipped: ${await tamperedCopyRefused(pipeline, r)}`);
       }
     }
 
@@ -227,6 +232,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     say(
       `  alert delivered to the webhook: ${halted.kind} — ${halted.summary} (signature ${halted.signatureValid ? 'valid' : 'INVALID'})`,
     );
+    say(`  alerts received: ${[...new Set(hook.alerts.map((a) => a.kind))].join(', ')}`);
+    // Every device's timer fires again after the halt: the console offers 1.2.0 to nobody.
+    const afterHalt = await applyRound(devices, updater);
+    say(`  after the halt every device polls again: ${roundLine(afterHalt)}`);
     const after = await Promise.all(
       devices.map(async (d) => ({ id: d.id, committed: await committedVersion(d, updater) })),
     );
@@ -238,10 +247,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       clawback,
       pipeline,
       console,
-      device: devices[0] as DemoDevice,
+      devices,
       started,
     });
-    say(`  evidence pack ${evidence.dir}: ${evidence.verified ? 'verified offline' : 'DID NOT VERIFY'}`);
+    const s = evidence.summary;
+    say(
+      `  evidence pack: ${s.changes} changes, ${s.approved} approved, ${s.exceptions} exceptions, ${s.rollbacks} rollbacks; audit logs ${s.auditLogsVerified}/${s.auditLogs} verified`,
+    );
+    say(
+      `  clawback evidence verify: ${evidence.verified ? 'every signature and hash link verifies offline' : 'DID NOT VERIFY'}`,
+    );
     const audit = await verifyAuditLogs({
       dir,
       clawback,
@@ -272,6 +287,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       releases,
       rollouts,
       devices: after,
+      afterHalt,
       canary,
       alerts: hook.alerts,
       evidence,
@@ -289,101 +305,4 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
 function canaryDevice(devices: DemoDevice[], id: string): DemoDevice {
   return devices.find((d) => d.id === id) ?? (devices[0] as DemoDevice);
-}
-
-async function evidencePack(o: {
-  dir: string;
-  clawback: Runner;
-  pipeline: Pipeline;
-  console: DemoConsole;
-  device: DemoDevice;
-  started: number;
-}): Promise<DemoResult['evidence']> {
-  const day = 86_400_000;
-  const consoleLog = await exportConsoleAudit(o.dir, o.console);
-  const out = join(o.dir, 'evidence');
-  const pack = parseJson<{ summary: Record<string, unknown> }>(
-    'evidence pack',
-    expectCode(
-      'evidence pack',
-      await o.clawback(
-        [
-          'evidence',
-          'pack',
-          '--repo',
-          'acme/agents',
-          '--since',
-          new Date(o.started - day).toISOString(),
-          '--until',
-          new Date(Date.now() + day).toISOString(),
-          '--tuf-repo',
-          join(o.dir, 'tuf-repo'),
-          '--records',
-          join(o.dir, 'records'),
-          '--audit-log',
-          join(o.device.root, 'audit', 'audit.log'),
-          '--audit-key',
-          join(o.device.root, 'device-key.pub.json'),
-          '--audit-log',
-          consoleLog.log,
-          '--audit-key',
-          consoleLog.key,
-          '--key',
-          join(o.dir, 'keys', 'approvals.key'),
-          '--out',
-          out,
-          '--json',
-        ],
-        o.pipeline.githubEnv,
-      ),
-      0,
-    ),
-  );
-  const verify = await o.clawback([
-    'evidence',
-    'verify',
-    out,
-    '--trusted-key',
-    join(o.dir, 'keys', 'approvals.pub'),
-    '--json',
-  ]);
-  return { dir: out, verified: verify.code === 0, summary: pack.summary };
-}
-
-async function exportConsoleAudit(dir: string, c: DemoConsole): Promise<{ log: string; key: string }> {
-  const log = join(dir, 'console-audit.jsonl');
-  await exportAuditLog(c.server.db, log, c.server.ctx.signer, new Date());
-  const res = await fetch(`${c.url}/api/v1/console-key`);
-  const key = join(dir, 'console.pub');
-  await writeFile(
-    key,
-    `${JSON.stringify(((await res.json()) as { publicKey: unknown }).publicKey, null, 2)}\n`,
-  );
-  return { log, key };
-}
-
-async function verifyAuditLogs(o: {
-  dir: string;
-  clawback: Runner;
-  updater: Runner;
-  console: DemoConsole;
-  device: DemoDevice;
-}): Promise<DemoResult['audit']> {
-  const dev = await o.updater(['audit', 'verify', '--root', o.device.root, '--json']);
-  const devDoc = parseJson<{ ok: boolean; entries: number }>('device audit verify', dev);
-  const { log, key } = await exportConsoleAudit(o.dir, o.console);
-  const con = await o.clawback([
-    'audit',
-    'verify',
-    log,
-    '--trusted-key',
-    key,
-    '--require-checkpoint',
-    '--json',
-  ]);
-  const conDoc = parseJson<{ ok: boolean; report?: { entries: number } }>('console audit verify', con);
-  return {
-    device: { id: o.device.id, ok: dev.code === 0 && devDoc.ok, entries: devDoc.entries },
-    console: { ok: con.code === 0 && conDoc.ok, entries: conDoc.report?.entries ?? 0 },
-  };
 }
