@@ -142,6 +142,7 @@ describe.each(DRIVERS)('device sessions (%s)', (driver) => {
       await postSession(c.url, await sessionRequest(d, c.clock.now)),
       await d.report(c.url, { outcome: 'committed' }),
       await d.heartbeat(c.url),
+      await d.rotateKey(c.url),
     ]) {
       expect([r.status, errCode(r.body)]).toEqual([403, 'DEVICE_RETIRED']);
     }

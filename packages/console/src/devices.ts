@@ -280,6 +280,8 @@ export async function rotateDeviceKey(
 ): Promise<{ keyid: string }> {
   const device = await loadDevice(ctx, deviceId);
   if (!device) throw unknownDevice(deviceId);
+  // A retired device stays retired: its key cannot be rotated back into service.
+  if (device.status === 'retired') requireActive(device);
   const payload = verifyDeviceEnvelope(ctx, device, body, KEY_ROTATION_PAYLOAD_TYPE);
   const f = new Fields(payload, 'payload');
   const newKey = parsePublicKeyJson(f, 'newPublicKey');
