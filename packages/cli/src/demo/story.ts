@@ -294,7 +294,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       audit,
       dashboard: o.keep ? dashboard : null,
     };
-    if (o.keep) await (o.untilStopped ?? signals)();
+    if (o.keep) {
+      await (o.untilStopped ?? signals)();
+      say('stopping the console, the servers and the agents…');
+    }
     return result;
   } finally {
     await Promise.all(devices.map((d) => stopAgent(d)));
