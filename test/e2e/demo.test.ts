@@ -185,7 +185,7 @@ describe('clawback demo (npm start)', () => {
   });
 
   it('reports progress while it runs and stops every agent it started', async () => {
-    for (const step of ['1. Workspace', '6. Staged rollouts', '7. Evidence', '8. Done'])
+    for (const step of ['1. Workspace', '6. Staged rollouts', '7. Evidence', '8. Summary'])
       expect(progress).toContain(step);
     for (const d of result.devices) {
       const pid = Number((await readFile(join(ws, 'devices', d.id, 'root', 'agent.pid'), 'utf8')).trim());

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClawbackError, type CliIo, CoreErrors, runProgram } from '@clawback/core';
 
@@ -49,7 +49,13 @@ export function updaterRunner(io: CliIo): Runner {
     new Promise((done, fail) => {
       const child = spawn(process.execPath, [UPDATER_BIN, ...argv], {
         cwd: io.cwd,
-        env: { ...io.env, CLAWBACK_QUIET: '1', ...env },
+        // The agents the restart hook starts run on this same Node.
+        env: {
+          ...io.env,
+          PATH: `${dirname(process.execPath)}${delimiter}${io.env.PATH ?? ''}`,
+          CLAWBACK_QUIET: '1',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

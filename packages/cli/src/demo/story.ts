@@ -35,7 +35,7 @@ import {
   tamperedCopyRefused,
 } from './pipeline.js';
 import { driveRollout, type RolloutOutcome, type StageSpec, startRollout } from './rollout.js';
-import { clawbackRunner, expectCode, parseJson, type Runner, updaterRunner } from './runner.js';
+import { clawbackRunner, expectCode, updaterRunner } from './runner.js';
 
 export const DEMO_DEVICES = 5;
 
@@ -273,11 +273,33 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const dashboard = `${console.url}/login`;
-    say(`\n8. Done in ${seconds} s.`);
-    say(`  workspace ${dir}${o.keep || o.dir ? '' : ' (removed; keep it with --keep)'}`);
-    say(`  evidence pack ${join(evidence.dir, 'index.html')}`);
+    const refused = releases.filter((r) => !r.approved);
+    say(`\n8. Summary (${seconds} s)`);
+    say(
+      `  releases   ${releases
+        .filter((r) => r.published)
+        .map((r) => r.version)
+        .join(
+          ', ',
+        )} approved, signed, published; ${refused.map((r) => `${r.version} refused (${r.failedRules.join(', ')})`).join(', ')}`,
+    );
+    say(`  rollouts   ${rollouts.map((r) => `${r.version} ${r.state}`).join(', ')}`);
+    say(
+      `  canary     ${canary.device} rolled back 1.2.0 by itself (${canary.reasonCode}); the console halted the rollout and alerted`,
+    );
+    const onBad = after.filter((d) => d.committed === '1.2.0').length;
+    say(
+      `  fleet      ${after.filter((d) => d.committed === '1.1.0').length} of ${after.length} devices on 1.1.0; ${onBad} on 1.2.0`,
+    );
+    say(
+      `  evidence   ${join(evidence.dir, 'index.html')} (${evidence.verified ? 'verified' : 'NOT verified'})`,
+    );
+    say(
+      `  audit      device and console hash chains ${audit.device.ok && audit.console.ok ? 'intact' : 'BROKEN'}`,
+    );
+    say(`  workspace  ${dir}${o.keep || o.dir ? '' : ' (removed; keep it with --keep)'}`);
     if (o.keep) {
-      say(`  dashboard ${dashboard} — sign in with the viewer token ${console.tokens.viewer}`);
+      say(`  dashboard  ${dashboard} — sign in with the viewer token ${console.tokens.viewer}`);
       say('  the console stays up until Ctrl-C');
     }
     const result: DemoResult = {
