@@ -151,7 +151,7 @@ describe('updater console client: device sessions', () => {
     const { client } = await device('cl-d');
     const p = await proxy(c.url, (method, path) =>
       method === 'POST' && path.endsWith('/session')
-        ? { status: 404, body: '{"error":{"code":"CONSOLE_NOT_FOUND","message":"no such endpoint"}}' }
+        ? { status: 404, body: '{"error":{"code":"NOT_FOUND","message":"no such endpoint"}}' }
         : undefined,
     );
     servers.push(p.server);

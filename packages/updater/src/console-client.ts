@@ -290,8 +290,9 @@ export class ConsoleClient {
         { cause, hint: 'The next check-in tries again.' },
       );
     }
-    if (res.statusCode === 404 && consoleCode(res) === 'CONSOLE_NOT_FOUND') {
-      // A console from before device sessions: keep signing every check-in.
+    if (res.statusCode === 404 || res.statusCode === 405) {
+      // No session endpoint (a console from before device sessions): sign every check-in, as
+      // before. (An unenrolled device gets the same DEVICE_UNKNOWN from the signed check-in.)
       this.sessionsUnsupported = true;
       return null;
     }
