@@ -117,14 +117,14 @@ describe('clawback-console operator commands', () => {
     await writeFile(join(dir, 'good.json'), JSON.stringify(good));
     expect((await run(['release', 'attach-record', rel.id, '--change-record', 'good.json'])).code).toBe(0);
 
-    const devices = await enrollFleet(c, 3, (i) => ({ id: `ops-ro-${i}` }));
+    const devices = await enrollFleet(c, 3, (i) => ({ id: `ops-ro-${i}`, tags: ['site:ops'] }));
     const ro = await requestJson(
       c.url,
       'POST',
       '/api/v1/rollouts',
       {
         releaseId: rel.id,
-        selector: { tags: [] },
+        selector: { tags: ['site:ops'] },
         stages: [
           { name: 'canary', devices: 1 },
           { name: 'all', percent: 100 },
