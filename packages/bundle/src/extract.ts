@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ClawbackError, writeFileAtomic } from '@clawback/core';
+import { allocWriteBlocks, BatchedWriter, type WriteBlocks } from './batched-writer.js';
 import { BundleErrors } from './errors.js';
 import { MANIFEST_PATH } from './manifest-types.js';
 import { type FileWriter, type ReadBundleOptions, type ReadBundleResult, readBundle } from './reader.js';
@@ -30,6 +31,8 @@ export async function extractBundle(
   const durable = options.durable ?? true;
   const target = (p: string) => join(root, ...p.split('/'));
   const open = new Set<FileHandle>();
+  // Files are written one after another, so they share one pair of write blocks.
+  const blocks = allocWriteBlocks();
   try {
     const result = await readBundle(source, options, {
       directory: async (e) => {
@@ -39,7 +42,7 @@ export async function extractBundle(
         await mkdir(dirname(target(e.path)), { recursive: true });
         await symlink(e.target, target(e.path));
       },
-      file: async (e) => openWriter(target(e.path), e.mode, durable, open),
+      file: async (e) => openWriter(target(e.path), e.mode, durable, open, blocks),
     });
     await mkdir(join(root, 'clawback'), { recursive: true });
     await writeFileAtomic(join(root, ...MANIFEST_PATH.split('/')), result.manifestBytes, { durable });
@@ -57,6 +60,7 @@ async function openWriter(
   mode: number,
   durable: boolean,
   handles: Set<FileHandle>,
+  blocks: WriteBlocks,
 ): Promise<FileWriter> {
   await mkdir(dirname(path), { recursive: true });
   let fh: FileHandle;
@@ -71,16 +75,17 @@ async function openWriter(
     throw writeError(path, cause);
   }
   handles.add(fh);
+  const out = new BatchedWriter(fh, blocks);
+  const failed = (cause: unknown) => {
+    throw writeError(path, cause);
+  };
   return {
-    async write(chunk) {
-      try {
-        await fh.write(chunk);
-      } catch (cause) {
-        throw writeError(path, cause);
-      }
+    write(chunk) {
+      return out.write(chunk)?.catch(failed);
     },
     async finish() {
       try {
+        await out.drain().catch(failed);
         if (durable) await fh.sync();
         await fh.chmod(mode);
       } finally {

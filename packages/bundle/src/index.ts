@@ -1,4 +1,5 @@
 export { AGENT_DEFAULTS, agentSpecFromObject, parseAgentYaml } from './agent-yaml.js';
+export { allocWriteBlocks, BatchedWriter, WRITE_BATCH_BYTES, type WriteBlocks } from './batched-writer.js';
 export { BundleErrors } from './errors.js';
 export { type ExtractBundleOptions, extractBundle } from './extract.js';
 export { type FileHash, HashPool, hashFiles } from './hash-pool.js';

@@ -191,10 +191,15 @@ export class ReadState {
     });
     // Every chunk is chained behind the writer's open and the previous write, and the
     // entry is paused meanwhile, so bytes reach the file in order and memory stays flat.
+    // Once nothing is pending, a chunk the writer takes synchronously (it batches) skips the
+    // pause and the extra tick.
+    let idle = false;
     const track = (p: Promise<void>) => {
+      idle = false;
       entry.pause();
       busy = p.then(
         () => {
+          idle = true;
           if (!this.error) entry.resume();
         },
         (err) => this.abort(err, parser),
@@ -202,6 +207,12 @@ export class ReadState {
     };
     entry.on('data', (chunk: Buffer) => {
       digest.update(chunk);
+      if (idle) {
+        if (this.error || !writer) return;
+        const wrote = writer.write(chunk);
+        if (wrote) track(Promise.resolve(wrote));
+        return;
+      }
       track(
         busy.then(async () => {
           if (writer && !this.error) await writer.write(chunk);

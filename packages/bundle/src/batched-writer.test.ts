@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allocWriteBlocks, BatchedWriter } from './batched-writer.js';
+
+let tmp: string;
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'clawback-batched-'));
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('BatchedWriter', () => {
+  it('writes chunks of every size, spanning blocks, in order', async () => {
+    const path = join(tmp, 'out.bin');
+    const fh = await open(path, 'w');
+    // Small blocks so chunks straddle, fill exactly, and exceed a block.
+    const w = new BatchedWriter(fh, allocWriteBlocks(1000));
+    const chunks = [1, 999, 1000, 1, 2500, 0, 37, 4000, 3].map((n) => randomBytes(n));
+    for (const c of chunks) await w.write(c);
+    await w.drain();
+    await fh.close();
+    expect((await readFile(path)).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('copies a chunk at once, so the caller may reuse its buffer', async () => {
+    const path = join(tmp, 'reuse.bin');
+    const fh = await open(path, 'w');
+    const w = new BatchedWriter(fh, allocWriteBlocks(64));
+    const scratch = Buffer.alloc(10);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 20; i++) {
+      scratch.fill(i);
+      expected.push(Buffer.from(scratch));
+      await w.write(scratch);
+    }
+    await w.drain();
+    await fh.close();
+    expect((await readFile(path)).equals(Buffer.concat(expected))).toBe(true);
+  });
+
+  it('surfaces a failed write from a later write or from drain', async () => {
+    const path = join(tmp, 'ro.bin');
+    await (await open(path, 'w')).close();
+    const fh = await open(path, 'r'); // writes fail with EBADF
+    const w = new BatchedWriter(fh, allocWriteBlocks(16));
+    let error: unknown;
+    try {
+      for (let i = 0; i < 8; i++) await w.write(Buffer.alloc(16, i));
+      await w.drain();
+    } catch (err) {
+      error = err;
+    }
+    await fh.close();
+    expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('EBADF');
+  });
+});
