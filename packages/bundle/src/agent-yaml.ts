@@ -1,9 +1,18 @@
+import { createRequire } from 'node:module';
 import { ClawbackError } from '@clawback/core';
-import { parse as parseYaml, YAMLError } from 'yaml';
+import type * as Yaml from 'yaml';
 import { BundleErrors } from './errors.js';
 import type { AgentSpec } from './manifest-types.js';
 import { pathProblem } from './paths.js';
-import { formatAjvErrors, validateAgentSpecSchema } from './schema.js';
+import { agentSpecSchemaProblems } from './schema.js';
+
+// Only the build side reads agent.yaml: load the parser when it does, not with the package.
+const load = createRequire(import.meta.url);
+let yamlLib: typeof Yaml | undefined;
+function yaml(): typeof Yaml {
+  yamlLib ??= load('yaml') as typeof Yaml;
+  return yamlLib;
+}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -77,9 +86,9 @@ function expandCheck(check: unknown, profile: unknown): unknown {
 export function parseAgentYaml(text: string, source = 'agent.yaml'): AgentSpec {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { uniqueKeys: true, prettyErrors: true, maxAliasCount: 50 });
+    raw = yaml().parse(text, { uniqueKeys: true, prettyErrors: true, maxAliasCount: 50 });
   } catch (cause) {
-    const msg = cause instanceof YAMLError ? cause.message : String(cause);
+    const msg = cause instanceof yaml().YAMLError ? cause.message : String(cause);
     throw new ClawbackError(BundleErrors.AGENT_YAML_INVALID, `${source} is not valid YAML: ${msg}`, {
       cause,
       hint: 'Fix the YAML syntax at the line shown.',
@@ -96,7 +105,7 @@ export function agentSpecFromObject(raw: unknown, source = 'agent spec'): AgentS
     });
   }
   const value = expandShorthands(raw);
-  const problems = validateAgentSpecSchema(value) ? [] : formatAjvErrors(validateAgentSpecSchema.errors);
+  const problems = agentSpecSchemaProblems(value);
   if (problems.length === 0) {
     const spec = value as AgentSpec;
     const ep = pathProblem(spec.entrypoint.path);

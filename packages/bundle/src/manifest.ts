@@ -2,7 +2,7 @@ import { ClawbackError, canonicalJsonBytes, fromUtf8 } from '@clawback/core';
 import { BundleErrors } from './errors.js';
 import type { Manifest } from './manifest-types.js';
 import { ancestorsOf, comparePaths, pathProblem, symlinkTargetProblem } from './paths.js';
-import { formatAjvErrors, validateManifestSchema } from './schema.js';
+import { manifestSchemaProblems } from './schema.js';
 
 /** Largest manifest we parse (it is held in memory; 100k files fit well within). */
 export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
@@ -13,7 +13,8 @@ export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
  * paths, symlinks inside the bundle, the entrypoint and policy exist.
  */
 export function manifestProblems(value: unknown): string[] {
-  if (!validateManifestSchema(value)) return formatAjvErrors(validateManifestSchema.errors);
+  const schemaProblems = manifestSchemaProblems(value);
+  if (schemaProblems.length > 0) return schemaProblems;
   const m = value as unknown as Manifest;
   const problems: string[] = [];
   const byPath = new Map<string, Manifest['files'][number]>();

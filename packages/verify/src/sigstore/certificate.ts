@@ -1,4 +1,5 @@
-import { ASN1Obj, type X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
+import { sigstoreCore } from './libs.js';
 
 /**
  * The Fulcio certificate extensions Clawback reads, by name. OIDs and meanings follow Fulcio's
@@ -71,7 +72,7 @@ function derStringExtension(cert: X509Certificate, oid: string): string | undefi
   const ext = cert.extension(oid);
   if (ext === undefined) return undefined;
   try {
-    const inner = ASN1Obj.parseBuffer(Buffer.from(ext.value));
+    const inner = sigstoreCore().ASN1Obj.parseBuffer(Buffer.from(ext.value));
     if (!inner.tag.isUniversal() || inner.tag.number !== UTF8_STRING_TAG) return undefined;
     return inner.value.toString('utf8');
   } catch {

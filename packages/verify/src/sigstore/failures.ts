@@ -1,8 +1,9 @@
 import { ClawbackError } from '@clawback/core';
 import type { Bundle } from '@sigstore/bundle';
-import { crypto, type X509Certificate } from '@sigstore/core';
-import { type TrustMaterial, type toSignedEntity, VerificationError, Verifier } from '@sigstore/verify';
+import type { X509Certificate } from '@sigstore/core';
+import type { TrustMaterial, toSignedEntity, VerificationError } from '@sigstore/verify';
 import { SigstoreVerifyErrors as E } from './errors.js';
+import { sigstoreCore, sigstoreVerify } from './libs.js';
 import type { SigstoreTrustedRoot } from './trusted-root.js';
 
 // Turns @sigstore/verify's failures into Clawback codes that say which fact failed.
@@ -17,7 +18,7 @@ export interface FailureContext {
 
 /** Map @sigstore/verify's error codes onto ours; certificate errors are split by what actually failed. */
 export function translateLibraryError(err: unknown, ctx: FailureContext): ClawbackError {
-  if (!(err instanceof VerificationError)) {
+  if (!(err instanceof sigstoreVerify().VerificationError)) {
     return new ClawbackError(
       E.SIGSTORE_VERIFY_FAILED,
       `Sigstore verification failed: ${(err as Error).message}`,
@@ -115,12 +116,12 @@ function certificateError(err: VerificationError, ctx: FailureContext): Clawback
 // Verify only the transparency log evidence (SET, inclusion proof, body) by presenting the already
 // signature-checked leaf key as a bare public key, so the certificate chain is not consulted.
 function tlogEvidenceError(ctx: FailureContext): Error | undefined {
-  const key = crypto.createPublicKey(ctx.leaf.publicKey);
+  const key = sigstoreCore().crypto.createPublicKey(ctx.leaf.publicKey);
   const material: TrustMaterial = {
     ...ctx.root.material,
     publicKey: () => ({ publicKey: key, validFor: () => true }),
   };
-  const verifier = new Verifier(material, {
+  const verifier = new (sigstoreVerify().Verifier)(material, {
     tlogThreshold: ctx.tlogThreshold,
     ctlogThreshold: 0,
     timestampThreshold: 0,

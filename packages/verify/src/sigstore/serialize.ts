@@ -1,4 +1,5 @@
-import { type Bundle, bundleToJSON } from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
+import { sigstoreBundle } from './libs.js';
 import type { SigstoreBundleJson } from './verify.js';
 
 /**
@@ -6,5 +7,5 @@ import type { SigstoreBundleJson } from './verify.js';
  * camelCase). Lives here, beside the parser, so both directions use one format definition.
  */
 export function sigstoreBundleToJson(bundle: Bundle): SigstoreBundleJson {
-  return bundleToJSON(bundle);
+  return sigstoreBundle().bundleToJSON(bundle);
 }

@@ -1,8 +1,7 @@
 import { ClawbackError } from '@clawback/core';
-import { crypto, X509Certificate } from '@sigstore/core';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { type TrustMaterial, toTrustMaterial } from '@sigstore/verify';
+import type { TrustMaterial } from '@sigstore/verify';
 import { SigstoreVerifyErrors } from './errors.js';
+import { protobufSpecs, sigstoreCore, sigstoreVerify } from './libs.js';
 
 const TRUSTED_ROOT_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.trustedroot';
 const BRAND: unique symbol = Symbol('clawback.sigstore.trustedRoot');
@@ -52,7 +51,7 @@ export function parseTrustedRoot(json: unknown): SigstoreTrustedRoot {
   const root = json as Json;
   let material: TrustMaterial;
   try {
-    material = toTrustMaterial(TrustedRoot.fromJSON(root));
+    material = sigstoreVerify().toTrustMaterial(protobufSpecs().TrustedRoot.fromJSON(root));
   } catch (cause) {
     throw new ClawbackError(
       SigstoreVerifyErrors.SIGSTORE_TRUSTED_ROOT_INVALID,
@@ -139,7 +138,7 @@ function checkCertAuthority(ca: Json, path: string, problems: string[]): void {
   } else {
     certs.forEach((c, i) => {
       const raw = (c as Json | null)?.rawBytes;
-      if (!parses(raw, (der) => X509Certificate.parse(der))) {
+      if (!parses(raw, (der) => sigstoreCore().X509Certificate.parse(der))) {
         problems.push(
           `${path}.certChain.certificates[${i}].rawBytes: must be a base64 DER X.509 certificate`,
         );
@@ -151,7 +150,7 @@ function checkCertAuthority(ca: Json, path: string, problems: string[]): void {
 
 function checkLog(log: Json, path: string, problems: string[]): void {
   const key = log.publicKey as Json | undefined;
-  if (!parses(key?.rawBytes, (der) => crypto.createPublicKey(der))) {
+  if (!parses(key?.rawBytes, (der) => sigstoreCore().crypto.createPublicKey(der))) {
     problems.push(`${path}.publicKey.rawBytes: must be a base64 DER public key`);
   }
   const keyId = (log.logId as Json | undefined)?.keyId;

@@ -1,17 +1,11 @@
 import { bytesEqual, ClawbackError, CoreErrors, INTOTO_PAYLOAD_TYPE } from '@clawback/core';
-import {
-  BUNDLE_V02_MEDIA_TYPE,
-  BUNDLE_V03_LEGACY_MEDIA_TYPE,
-  BUNDLE_V03_MEDIA_TYPE,
-  type Bundle,
-  bundleFromJSON,
-  type SerializedBundle,
-} from '@sigstore/bundle';
-import { crypto, X509Certificate } from '@sigstore/core';
-import { toSignedEntity, Verifier } from '@sigstore/verify';
+import type { Bundle, SerializedBundle } from '@sigstore/bundle';
+import type { X509Certificate } from '@sigstore/core';
+import type { toSignedEntity } from '@sigstore/verify';
 import { type CertificateIdentity, certificateIdentity } from './certificate.js';
 import { SigstoreVerifyErrors as E } from './errors.js';
 import { translateLibraryError } from './failures.js';
+import { sigstoreBundle, sigstoreCore, sigstoreVerify } from './libs.js';
 import { parseTrustedRoot, type SigstoreTrustedRoot } from './trusted-root.js';
 
 /** A Sigstore bundle in its JSON form (what `signStatementKeyless` returns and what is stored on disk). */
@@ -80,11 +74,11 @@ export function verifySigstoreBundle(
   }
   const envelope = bundle.content.dsseEnvelope;
   const leaf = leafCertificate(bundle);
-  const entity = toSignedEntity(bundle);
+  const entity = sigstoreVerify().toSignedEntity(bundle);
   checkDsseSignature(entity, envelope.signatures.length, leaf);
 
   const tlogThreshold = options.tlogThreshold ?? 1;
-  const verifier = new Verifier(root.material, {
+  const verifier = new (sigstoreVerify().Verifier)(root.material, {
     tlogThreshold,
     ctlogThreshold: options.ctlogThreshold ?? 1,
     timestampThreshold: options.timestampThreshold ?? 1,
@@ -112,7 +106,10 @@ export function verifySigstoreBundle(
 // so that a changed statement or signature is reported as exactly that (the library would first report
 // the log entry body). Sigstore DSSE bundles carry exactly one signature.
 function checkDsseSignature(entity: SignedEntity, signatureCount: number, leaf: X509Certificate): void {
-  if (signatureCount !== 1 || !entity.signature.verifySignature(crypto.createPublicKey(leaf.publicKey))) {
+  if (
+    signatureCount !== 1 ||
+    !entity.signature.verifySignature(sigstoreCore().crypto.createPublicKey(leaf.publicKey))
+  ) {
     throw new ClawbackError(E.SIGSTORE_SIGNATURE_INVALID, 'Sigstore DSSE signature does not verify', {
       hint: 'the statement or its signature was modified; rebuild and re-sign it',
     });
@@ -135,16 +132,15 @@ function checkPayload(payloadType: string, statementBytes: Uint8Array, options: 
   }
 }
 
-const SUPPORTED_MEDIA_TYPES = new Set<string>([
-  BUNDLE_V03_MEDIA_TYPE,
-  BUNDLE_V03_LEGACY_MEDIA_TYPE,
-  BUNDLE_V02_MEDIA_TYPE,
-]);
+const supportedMediaTypes = (): Set<string> => {
+  const b = sigstoreBundle();
+  return new Set<string>([b.BUNDLE_V03_MEDIA_TYPE, b.BUNDLE_V03_LEGACY_MEDIA_TYPE, b.BUNDLE_V02_MEDIA_TYPE]);
+};
 
 function loadBundle(json: unknown): Bundle {
   let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(json);
+    bundle = sigstoreBundle().bundleFromJSON(json);
   } catch (cause) {
     const fields = (cause as { fields?: unknown }).fields;
     throw new ClawbackError(
@@ -157,7 +153,7 @@ function loadBundle(json: unknown): Bundle {
       },
     );
   }
-  if (!SUPPORTED_MEDIA_TYPES.has(bundle.mediaType)) {
+  if (!supportedMediaTypes().has(bundle.mediaType)) {
     throw new ClawbackError(
       E.SIGSTORE_BUNDLE_UNSUPPORTED,
       `Sigstore bundle media type ${bundle.mediaType} is not supported`,
@@ -181,7 +177,7 @@ function leafCertificate(bundle: Bundle): X509Certificate {
     });
   }
   try {
-    return X509Certificate.parse(Buffer.from(raw));
+    return sigstoreCore().X509Certificate.parse(Buffer.from(raw));
   } catch (cause) {
     throw new ClawbackError(E.SIGSTORE_BUNDLE_INVALID, 'Sigstore bundle certificate is not valid DER', {
       cause,
