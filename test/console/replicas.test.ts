@@ -6,6 +6,7 @@ import { requestJson, SimDevice } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerRelease, repoFor } from './fixtures.js';
 import { Clock, freshSchema, type TestConsole } from './harness.js';
+import { bearerCheckin, errCode, openSession, postSession, sessionRequest } from './session-helpers.js';
 
 async function until(fn: () => Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -91,5 +92,33 @@ describe('console replicas on one PostgreSQL database', () => {
     // One audit chain across replicas.
     const entries = await a.server.db.query<{ seq: number }>('SELECT seq FROM audit_log ORDER BY seq');
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+  });
+
+  it('accepts a device session on every replica and ends it everywhere when the device is retired', async () => {
+    const [a, b, c3] = replicas as [(typeof replicas)[0], (typeof replicas)[0], (typeof replicas)[0]];
+    const admin = (
+      await createApiToken(a.server.db, { name: 'admin-s', role: 'admin', now: clock.now(), actor: 't' })
+    ).token;
+    const tok = (await requestJson(a.url, 'POST', '/api/v1/enrollment-tokens', { name: 's' }, admin))
+      .body as {
+      token: string;
+    };
+    const d = new SimDevice({ id: 'rep-sess', now: clock.now });
+    expect((await d.enroll(a.url, tok.token)).status).toBe(201);
+    // Opened through A; B and C have never seen it (cache miss -> the shared database).
+    const session = await openSession(a.url, d, clock.now);
+    for (const r of [b, c3]) expect((await bearerCheckin(r.url, d.id, session)).status).toBe(200);
+    // A replayed session request is refused by another replica too (the nonce is in the database).
+    const req = await sessionRequest(d, clock.now);
+    expect((await postSession(b.url, req)).status).toBe(201);
+    expect(errCode((await postSession(c3.url, req)).body)).toBe('DEVICE_AUTH_REPLAYED');
+    // Retired through C: A and B (which cached the session) refuse it after their refresh.
+    expect((await requestJson(c3.url, 'POST', `/api/v1/devices/${d.id}/retire`, {}, admin)).status).toBe(200);
+    for (const r of [a, b]) {
+      await until(
+        async () => errCode((await bearerCheckin(r.url, d.id, session)).body) === 'DEVICE_RETIRED',
+        'the retirement reaches every replica',
+      );
+    }
   });
 });

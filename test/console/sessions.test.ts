@@ -3,6 +3,7 @@
 // it skip the per-request signature; replays, stale or tampered requests, expiry, key rotation,
 // retirement and re-binding all end in a coded refusal with nothing stored.
 import { createHash } from 'node:crypto';
+import { pruneDeviceAuth } from '@clawback/console';
 import { generateKeyPair, publicKeyJson, signerFromKeyPair } from '@clawback/core';
 import { requestJson, SimDevice } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +97,24 @@ describe.each(DRIVERS)('device sessions (%s)', (driver) => {
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
     expect(metrics).toMatch(/clawback_console_refused_total\{reason="session_invalid"\} [1-9]/);
     expect(metrics).toMatch(/clawback_console_device_sessions_total [1-9]/);
+  });
+
+  it('prunes expired sessions and auth nonces, and only those', async () => {
+    const d = await enroll('sess-prune');
+    const other = await enroll('sess-prune-2');
+    const old = await openSession(c.url, d, c.clock.now);
+    await openSession(c.url, other, c.clock.now);
+    c.clock.advance(3_600_001);
+    const fresh = await openSession(c.url, d, c.clock.now);
+    const pruned = await pruneDeviceAuth(c.server.ctx);
+    expect(pruned.sessions).toBeGreaterThanOrEqual(2);
+    expect(pruned.nonces).toBeGreaterThanOrEqual(1);
+    expect(await count(c.server, "device_sessions WHERE device_id = 'sess-prune-2'")).toBe(0);
+    expect(await count(c.server, "device_auth_nonces WHERE device_id = 'sess-prune-2'")).toBe(0);
+    expect(await count(c.server, "device_sessions WHERE device_id = 'sess-prune'")).toBe(1);
+    expect(await count(c.server, "device_auth_nonces WHERE device_id = 'sess-prune'")).toBe(1);
+    expect(errCode((await bearerCheckin(c.url, d.id, old)).body)).toBe('DEVICE_SESSION_INVALID');
+    expect((await bearerCheckin(c.url, d.id, fresh)).status).toBe(200);
   });
 
   it('ends sessions when the device rotates its key', async () => {

@@ -53,6 +53,7 @@ export {
   type Selector,
   type StageSpec,
 } from './rollout-plan.js';
+export { pruneDeviceAuth, revokeDeviceSessions } from './session-store.js';
 export { DEFAULT_DEVICE_SESSION_TTL_SECS, type DeviceSession } from './sessions.js';
 export type { Db, Queryable } from './storage/db.js';
 export { migrate } from './storage/migrations.js';
