@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rm, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ClawbackError, writeFileAtomic } from '@clawback/core';
+import { BackgroundSync } from './background-sync.js';
 import { allocWriteBlocks, BatchedWriter, type WriteBlocks } from './batched-writer.js';
 import { BundleErrors } from './errors.js';
 import { MANIFEST_PATH } from './manifest-types.js';
@@ -33,6 +34,7 @@ export async function extractBundle(
   const open = new Set<FileHandle>();
   // Files are written one after another, so they share one pair of write blocks.
   const blocks = allocWriteBlocks();
+  const syncs = durable ? new BackgroundSync() : undefined;
   try {
     const result = await readBundle(source, options, {
       directory: async (e) => {
@@ -42,12 +44,15 @@ export async function extractBundle(
         await mkdir(dirname(target(e.path)), { recursive: true });
         await symlink(e.target, target(e.path));
       },
-      file: async (e) => openWriter(target(e.path), e.mode, durable, open, blocks),
+      file: async (e) => openWriter(target(e.path), e.mode, open, blocks, syncs),
     });
+    // Every file is on disk before the manifest, which marks a complete extraction, is written.
+    await syncs?.settle();
     await mkdir(join(root, 'clawback'), { recursive: true });
     await writeFileAtomic(join(root, ...MANIFEST_PATH.split('/')), result.manifestBytes, { durable });
     return result;
   } catch (err) {
+    await syncs?.settle().catch(() => undefined);
     await Promise.all([...open].map((fh) => fh.close().catch(() => undefined)));
     await emptyDirectory(root);
     if (err instanceof ClawbackError) throw err;
@@ -58,9 +63,9 @@ export async function extractBundle(
 async function openWriter(
   path: string,
   mode: number,
-  durable: boolean,
   handles: Set<FileHandle>,
   blocks: WriteBlocks,
+  syncs: BackgroundSync | undefined,
 ): Promise<FileWriter> {
   await mkdir(dirname(path), { recursive: true });
   let fh: FileHandle;
@@ -84,13 +89,19 @@ async function openWriter(
       return out.write(chunk)?.catch(failed);
     },
     async finish() {
+      let queued = false;
       try {
         await out.drain().catch(failed);
-        if (durable) await fh.sync();
         await fh.chmod(mode);
+        if (syncs) {
+          await syncs.add(fh, () => handles.delete(fh)).catch(failed);
+          queued = true;
+        }
       } finally {
-        handles.delete(fh);
-        await fh.close();
+        if (!queued) {
+          handles.delete(fh);
+          await fh.close();
+        }
       }
     },
   };
