@@ -2,9 +2,10 @@ import { Worker } from 'node:worker_threads';
 import type { Sha256Hex } from '@clawback/core';
 
 /**
- * Hash whole files on worker threads so a build or a verify uses every core
- * (the devices we target have two). Each worker reads its file itself in 1 MiB
- * blocks into one reused buffer, so no file data crosses threads and memory stays flat.
+ * Hash whole files, or byte ranges of an open file, on worker threads so a build or a
+ * verify uses every core (the devices we target have two). Each worker reads the bytes
+ * itself in 1 MiB blocks into one reused buffer, so no file data crosses threads and
+ * memory stays flat.
  *
  * The worker is evaluated from source text rather than loaded from a sibling
  * .js file, so the same code runs from the TypeScript sources under the test
@@ -17,23 +18,30 @@ const { createHash } = require('node:crypto');
 // One reused 1 MiB block: synchronous reads on this thread allocate nothing per chunk,
 // so hashing a 512 MiB file leaves no garbage for the collector and RSS stays flat.
 const block = Buffer.allocUnsafe(1 << 20);
+// A job names a file (hashed whole) or a byte range of a descriptor the process already has
+// open (threads share the descriptor table; positioned reads leave its offset alone).
 parentPort.on('message', (job) => {
   let fd;
   try {
-    fd = openSync(job.path, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
+    const ranged = job.path === undefined;
+    fd = ranged ? job.fd : openSync(job.path, constants.O_RDONLY | (constants.O_NOFOLLOW || 0));
     const hash = createHash('sha256');
     let size = 0;
+    let position = ranged ? job.offset : null;
     for (;;) {
-      const n = readSync(fd, block, 0, block.length, null);
+      const want = ranged ? Math.min(block.length, job.size - size) : block.length;
+      if (want === 0) break;
+      const n = readSync(fd, block, 0, want, position);
       if (n === 0) break;
       hash.update(n === block.length ? block : block.subarray(0, n));
       size += n;
+      if (ranged) position += n;
     }
     parentPort.postMessage({ id: job.id, sha256: hash.digest('hex'), size });
   } catch (e) {
     parentPort.postMessage({ id: job.id, error: e.message, errno: e.code });
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined && job.path !== undefined) closeSync(fd);
   }
 });
 `;
@@ -73,6 +81,18 @@ export class HashPool {
 
   /** Hash one file (symlinks are not followed). Rejects with an Error carrying `code` on I/O failure. */
   async hash(path: string): Promise<FileHash> {
+    return this.run({ path });
+  }
+
+  /**
+   * Hash `size` bytes at `offset` of an open descriptor with positioned reads (the descriptor's
+   * own offset is untouched). `size` in the result is what could be read (less at end of file).
+   */
+  async hashRange(fd: number, offset: number, size: number): Promise<FileHash> {
+    return this.run({ fd, offset, size });
+  }
+
+  private async run(job: { path: string } | { fd: number; offset: number; size: number }): Promise<FileHash> {
     const worker = await this.acquire();
     try {
       return await new Promise<FileHash>((resolve, reject) => {
@@ -91,7 +111,7 @@ export class HashPool {
         };
         worker.on('message', onMessage);
         worker.once('error', onError);
-        worker.postMessage({ id, path });
+        worker.postMessage({ id, ...job });
       });
     } finally {
       this.release(worker);

@@ -3,6 +3,7 @@ import type { Parser, ReadEntry } from 'tar';
 import { BundleErrors } from './errors.js';
 import { decodeManifest } from './manifest.js';
 import { type FileEntry, MANIFEST_PATH, type Manifest } from './manifest-types.js';
+import type { MemberOffload } from './member-offload.js';
 import { pathProblem, symlinkTargetProblem } from './paths.js';
 import type { EntryVisitor, FileWriter, ReadBundleResult, ReadLimits } from './reader.js';
 
@@ -39,6 +40,10 @@ export class ReadState {
   private fileCount = 0;
   private pending: Promise<void> = Promise.resolve();
   private readonly onAbort: (() => void)[] = [];
+  /** Digests a worker is computing for members of a file bundle; `settled()` waits for them. */
+  private readonly ranged: Promise<void>[] = [];
+  /** Set by `readBundle` when members may be hashed on a second thread (file sources only). */
+  offload: MemberOffload | undefined;
 
   constructor(
     private readonly limits: ReadLimits,
@@ -91,7 +96,8 @@ export class ReadState {
     }
     const parts: Buffer[] = [];
     this.manifestStarted = true;
-    entry.on('data', (c: Buffer) => parts.push(c));
+    // Copied: a file source reuses its read buffers once the parser has moved on.
+    entry.on('data', (c: Buffer) => parts.push(Buffer.from(c)));
     entry.on('end', () => {
       try {
         const bytes = Buffer.concat(parts);
@@ -243,17 +249,41 @@ export class ReadState {
     this.pending = finished;
   }
 
-  /** Verify-only fast path: hash synchronously as the parser hands over bytes, no pausing. */
+  /**
+   * Verify-only fast path: hash synchronously as the parser hands over bytes, no pausing; or,
+   * for a file bundle, let the worker hash the member's byte range of the file (MemberOffload).
+   */
   private hashOnly(entry: ReadEntry, listed: Extract<FileEntry, { type: 'file' }>, parser: Parser): void {
     const digest = createSha256();
-    entry.on('data', (chunk: Buffer) => digest.update(chunk));
+    let offset: number | undefined;
+    let seen = 0;
+    entry.on('data', (chunk: Buffer) => {
+      if (seen === 0 && this.offload) offset = this.offload.claim(chunk, listed.size);
+      seen += chunk.byteLength;
+      if (offset === undefined) digest.update(chunk);
+    });
+    const mismatch = () =>
+      this.abort(
+        fail(BundleErrors.BUNDLE_DIGEST_MISMATCH, `${listed.path}: SHA-256 differs from the manifest`),
+        parser,
+      );
     entry.on('end', () => {
-      if (digest.size !== listed.size || digest.hex() !== listed.sha256) {
-        this.abort(
-          fail(BundleErrors.BUNDLE_DIGEST_MISMATCH, `${listed.path}: SHA-256 differs from the manifest`),
-          parser,
-        );
+      if (offset === undefined) {
+        if (digest.size !== listed.size || digest.hex() !== listed.sha256) mismatch();
+        return;
       }
+      if (seen !== listed.size || !this.offload) {
+        mismatch();
+        return;
+      }
+      this.ranged.push(
+        this.offload.hash(offset, listed.size).then(
+          (r) => {
+            if (r.size !== listed.size || r.sha256 !== listed.sha256) mismatch();
+          },
+          (err) => this.abort(err, parser),
+        ),
+      );
     });
   }
 
@@ -265,6 +295,7 @@ export class ReadState {
 
   async settled(): Promise<void> {
     await this.pending;
+    await Promise.all(this.ranged);
   }
 
   finish(size: number, sha256: Sha256Hex | undefined): ReadBundleResult {

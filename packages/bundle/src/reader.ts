@@ -1,8 +1,10 @@
 import { createSha256, type Sha256Hex } from '@clawback/core';
 import { Parser, type ReadEntry } from 'tar';
 import { BundleErrors } from './errors.js';
+import { type FileBlock, fileBlocks, untouchedFileStream } from './file-blocks.js';
 import { MAX_MANIFEST_BYTES } from './manifest.js';
 import type { FileEntry, Manifest } from './manifest-types.js';
+import { MemberOffload } from './member-offload.js';
 import { fail, ReadState } from './read-state.js';
 
 /** Caps applied while reading, before any data is trusted (design §5: size caps). */
@@ -76,6 +78,41 @@ export async function readBundle(
 ): Promise<ReadBundleResult> {
   const limits = { ...DEFAULT_READ_LIMITS, ...options.limits };
   const state = new ReadState(limits, options.expectedManifest, visitor);
+  // A verify of a file on disk (nothing written, no whole-stream digest) reads the file itself and
+  // hashes members on two threads; anything else streams `source` as given.
+  const file = !visitor.file && !options.hashWhole ? await untouchedFileStream(source) : undefined;
+  const offload = file ? new MemberOffload(file.fd) : undefined;
+  state.offload = offload;
+  try {
+    return await parseBlocks(
+      file ? fileBlocks(file.fd, options.signal) : blocksOf(source),
+      state,
+      options,
+      offload,
+    );
+  } finally {
+    await offload?.close();
+    file?.stream.destroy();
+  }
+}
+
+async function* blocksOf(source: AsyncIterable<Uint8Array>): AsyncGenerator<FileBlock> {
+  let offset = 0;
+  for await (const chunk of source) {
+    const bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    yield { bytes, offset };
+    offset += bytes.byteLength;
+  }
+}
+
+async function parseBlocks(
+  blocks: AsyncIterable<FileBlock>,
+  state: ReadState,
+  options: ReadBundleOptions,
+  offload: MemberOffload | undefined,
+): Promise<ReadBundleResult> {
   // strict: every tar warning (bad checksum, truncation, bad pax) is an error.
   const parser = new Parser({ strict: true, maxMetaEntrySize: 64 * 1024 });
   const whole = options.hashWhole ? createSha256() : undefined;
@@ -102,15 +139,13 @@ export async function readBundle(
   });
   done.catch(() => undefined);
   try {
-    for await (const chunk of source) {
+    for await (const block of blocks) {
       options.signal?.throwIfAborted();
       if (state.error) break;
-      const buf = Buffer.isBuffer(chunk)
-        ? chunk
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      whole?.update(buf);
-      size += buf.byteLength;
-      if (!parser.write(buf)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
+      whole?.update(block.bytes);
+      size += block.bytes.byteLength;
+      if (offload) offload.current = block;
+      if (!parser.write(block.bytes)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
     }
     if (!state.error) parser.end();
     await done;

@@ -1,0 +1,69 @@
+import type { FileBlock } from './file-blocks.js';
+import { type FileHash, HashPool } from './hash-pool.js';
+import { TAR_BLOCK } from './tar-header.js';
+
+/** Members smaller than this are hashed where they are parsed: a thread round trip costs more. */
+const MIN_OFFLOAD_BYTES = 256 * 1024;
+
+/**
+ * Splits member hashing between the parsing thread and one worker when the bundle is a file
+ * the worker can read too (design §5: each file's digest is checked; issue 2: use both cores).
+ *
+ * The parser hands out views into the block being parsed, so the first chunk of a member tells
+ * where its data starts in the file: the block's file offset plus the view's offset in it. The
+ * worker then hashes exactly that range with positioned reads while the parser moves on, and
+ * no file data crosses threads. A member whose first chunk is not a view of the current block
+ * (the parser joined it across blocks), or that would start before the end of the previous
+ * member plus a header, is hashed on the parsing thread as before: the split never decides
+ * what is checked, only where.
+ */
+export class MemberOffload {
+  /** The block the parser is consuming now (set before each `parser.write`). */
+  current: FileBlock | undefined;
+  private pool: HashPool | undefined;
+  private workerBytes = 0;
+  private localBytes = 0;
+  private lastEnd = -TAR_BLOCK;
+
+  constructor(private readonly fd: number) {}
+
+  /**
+   * Called with a member's first chunk: its data offset in the file when the worker takes it,
+   * otherwise undefined (the caller hashes it).
+   */
+  claim(firstChunk: Buffer, size: number): number | undefined {
+    const offset = this.locate(firstChunk);
+    if (offset === undefined || offset < this.lastEnd + TAR_BLOCK) {
+      this.localBytes += size;
+      return undefined;
+    }
+    this.lastEnd = offset + size;
+    if (size < MIN_OFFLOAD_BYTES || this.workerBytes > this.localBytes) {
+      this.localBytes += size;
+      return undefined;
+    }
+    this.workerBytes += size;
+    return offset;
+  }
+
+  hash(offset: number, size: number): Promise<FileHash> {
+    // The worker starts with the first member it takes, so small bundles never pay for it.
+    this.pool ??= new HashPool(1);
+    return this.pool.hashRange(this.fd, offset, size);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private locate(chunk: Buffer): number | undefined {
+    const block = this.current;
+    if (!block) return undefined;
+    const b = block.bytes;
+    const inside =
+      chunk.buffer === b.buffer &&
+      chunk.byteOffset >= b.byteOffset &&
+      chunk.byteOffset + chunk.byteLength <= b.byteOffset + b.byteLength;
+    return inside ? block.offset + (chunk.byteOffset - b.byteOffset) : undefined;
+  }
+}
