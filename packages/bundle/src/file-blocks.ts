@@ -1,4 +1,4 @@
-import { ReadStream, read } from 'node:fs';
+import { fstat, ReadStream, read, type Stats } from 'node:fs';
 import { READ_BLOCK_SIZE } from '@clawback/core';
 
 /** A block read from a file, and where in the file it starts. */
@@ -16,7 +16,7 @@ export interface FileBlock {
  */
 export async function untouchedFileStream(
   source: unknown,
-): Promise<{ stream: ReadStream; fd: number } | undefined> {
+): Promise<{ stream: ReadStream; fd: number; size: number } | undefined> {
   if (!(source instanceof ReadStream)) return undefined;
   const s = source as ReadStream & { fd?: unknown; start?: unknown; end?: unknown };
   if (s.bytesRead !== 0 || s.readableDidRead || s.destroyed) return undefined;
@@ -33,7 +33,13 @@ export async function untouchedFileStream(
       s.once('error', done);
     });
   }
-  return typeof s.fd === 'number' && !s.destroyed ? { stream: s, fd: s.fd } : undefined;
+  if (typeof s.fd !== 'number' || s.destroyed) return undefined;
+  const fd = s.fd;
+  const stat = await new Promise<Stats | undefined>((resolve) =>
+    fstat(fd, (err, st) => resolve(err ? undefined : st)),
+  );
+  // Positioned reads need a regular file (not a pipe or a device).
+  return stat?.isFile() ? { stream: s, fd, size: stat.size } : undefined;
 }
 
 const readAt = (fd: number, into: Buffer, position: number) =>

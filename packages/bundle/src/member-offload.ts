@@ -4,6 +4,12 @@ import { TAR_BLOCK } from './tar-header.js';
 
 /** Members smaller than this are hashed where they are parsed: a thread round trip costs more. */
 const MIN_OFFLOAD_BYTES = 256 * 1024;
+const EAGER_WORKER_BYTES = 8 * 1024 * 1024;
+/**
+ * The parsing thread also reads every byte of the file (the worker only its ranges), so the
+ * worker takes about 5 bytes for every 4 hashed here, which finishes both at about the same time.
+ */
+const WORKER_SHARE = 1.25;
 
 /**
  * Splits member hashing between the parsing thread and one worker when the bundle is a file
@@ -25,7 +31,13 @@ export class MemberOffload {
   private localBytes = 0;
   private lastEnd = -TAR_BLOCK;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    fileSize: number,
+  ) {
+    // A large bundle will need the worker: start it now, so its start-up overlaps the manifest.
+    if (fileSize >= EAGER_WORKER_BYTES) this.pool = new HashPool(1);
+  }
 
   /**
    * Called with a member's first chunk: its data offset in the file when the worker takes it,
@@ -38,7 +50,7 @@ export class MemberOffload {
       return undefined;
     }
     this.lastEnd = offset + size;
-    if (size < MIN_OFFLOAD_BYTES || this.workerBytes > this.localBytes) {
+    if (size < MIN_OFFLOAD_BYTES || this.workerBytes > this.localBytes * WORKER_SHARE) {
       this.localBytes += size;
       return undefined;
     }
@@ -47,7 +59,7 @@ export class MemberOffload {
   }
 
   hash(offset: number, size: number): Promise<FileHash> {
-    // The worker starts with the first member it takes, so small bundles never pay for it.
+    // Otherwise it starts with the first member it takes, so small bundles never pay for it.
     this.pool ??= new HashPool(1);
     return this.pool.hashRange(this.fd, offset, size);
   }

@@ -81,7 +81,7 @@ export async function readBundle(
   // A verify of a file on disk (nothing written, no whole-stream digest) reads the file itself and
   // hashes members on two threads; anything else streams `source` as given.
   const file = !visitor.file && !options.hashWhole ? await untouchedFileStream(source) : undefined;
-  const offload = file ? new MemberOffload(file.fd) : undefined;
+  const offload = file ? new MemberOffload(file.fd, file.size) : undefined;
   state.offload = offload;
   try {
     return await parseBlocks(
