@@ -173,7 +173,7 @@ async function writeTar(
   await write(encodeHeader({ path: MANIFEST_PATH, type: 'File', mode: 0o644, size, mtime }));
   await write(manifestBytes);
   await write(padding(size));
-  const block = Buffer.allocUnsafe(READ_BLOCK_SIZE);
+  const blocks: [Buffer, Buffer] = [Buffer.allocUnsafe(READ_BLOCK_SIZE), Buffer.allocUnsafe(READ_BLOCK_SIZE)];
   for (const [i, e] of scanned.entries()) {
     const m = entries[i];
     if (e.type === 'directory') {
@@ -190,33 +190,43 @@ async function writeTar(
       await write(encodeHeader(link));
     } else if (m?.type === 'file') {
       await write(encodeHeader({ path: e.path, type: 'File', mode: m.mode, size: m.size, mtime }));
-      await copyFile(e.abs, m, block, write);
+      await copyFile(e.abs, m, blocks, write);
       await write(padding(m.size));
     }
   }
   await write(END_OF_ARCHIVE);
 }
 
-/** Copy one payload file into the tar, hashing it again: a file changed since pass 1 fails the build. */
+/**
+ * Copy one payload file into the tar, hashing it again: a file changed since pass 1 fails the
+ * build. Two blocks in turn: the write of one block runs while the next is read and hashed.
+ */
 async function copyFile(
   abs: string,
   m: Extract<FileEntry, { type: 'file' }>,
-  block: Buffer,
+  blocks: [Buffer, Buffer],
   write: (b: Uint8Array) => Promise<void>,
 ): Promise<void> {
   const digest = createSha256();
   // O_NOFOLLOW: a file swapped for a symlink after the scan is refused, never followed.
   const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  let writing: Promise<void> = Promise.resolve();
   try {
-    for (;;) {
+    for (let turn = 0; ; turn ^= 1) {
+      // This block's last write was awaited before the other block's write began.
+      const block = blocks[turn] as Buffer;
       const { bytesRead } = await fh.read(block, 0, block.byteLength, null);
       if (bytesRead === 0) break;
       if (digest.size + bytesRead > m.size) throw changed(m.path);
       const chunk = block.subarray(0, bytesRead);
       digest.update(chunk);
-      await write(chunk);
+      await writing;
+      writing = write(chunk);
+      writing.catch(() => undefined); // awaited on the next turn or below
     }
+    await writing;
   } finally {
+    await writing.catch(() => undefined);
     await fh.close();
   }
   if (digest.size !== m.size || digest.hex() !== m.sha256) throw changed(m.path);
