@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
-import semver from 'semver';
 import { MANIFEST_SCHEMA_VERSION } from './manifest-types.js';
+import { validate as validateManifestGenerated } from './manifest-validator.generated.js';
+import { AJV_OPTIONS, schemaFormats } from './schema-formats.js';
 
 /**
  * JSON Schema of the manifest. Unknown fields are refused everywhere: a typo in
@@ -213,28 +214,32 @@ export const agentSpecSchema = {
   },
 };
 
-// ajv is loaded and each schema compiled on first use: compiling both at import cost every
-// importer of @clawback/bundle ~0.1 s and ~15 MiB (a device's `boot` and `status` never validate
-// a manifest; a verify validates only the manifest). ajv is CommonJS, so `require` keeps it sync.
+// The manifest schema is compiled ahead of time (manifest-validator.generated.ts: every verify
+// needs it, on a device too). agent.yaml is validated only when building, so ajv is loaded, and
+// its schema compiled, on first use there: compiling at import cost every importer of
+// @clawback/bundle ~0.1 s and ~15 MiB. ajv is CommonJS, so `require` keeps it synchronous.
 const load = createRequire(import.meta.url);
 let ajv: Ajv | undefined;
 function compiler(): Ajv {
   if (!ajv) {
     const { Ajv: AjvClass } = load('ajv') as typeof import('ajv');
-    ajv = new AjvClass({ allErrors: true, strict: true, strictTypes: false });
-    ajv.addFormat('semver', (v: string) => semver.valid(v) !== null && semver.clean(v) === v);
-    ajv.addFormat('sha256', /^[0-9a-f]{64}$/);
+    ajv = new AjvClass({ ...AJV_OPTIONS });
+    for (const [name, format] of Object.entries(schemaFormats)) ajv.addFormat(name, format);
   }
   return ajv;
 }
 
-let manifestValidator: ValidateFunction | undefined;
+const manifestValidator = validateManifestGenerated as unknown as ValidateFunction;
 let agentSpecValidator: ValidateFunction | undefined;
 
 /** Validate against the manifest schema; problems as `path: problem` lines (empty when valid). */
 export function manifestSchemaProblems(value: unknown): string[] {
-  manifestValidator ??= compiler().compile(manifestSchema);
   return manifestValidator(value) ? [] : formatAjvErrors(manifestValidator.errors);
+}
+
+/** The manifest schema compiled at run time (tests compare it with the generated validator). */
+export function compileManifestSchema(): ValidateFunction {
+  return compiler().compile(manifestSchema);
 }
 
 /** Validate against the agent.yaml schema; problems as `path: problem` lines (empty when valid). */
