@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { ClawbackError, CoreErrors, createSha256, fsyncDir, READ_BLOCK_SIZE } from '@clawback/core';
+import { ClawbackError, CoreErrors, fsyncDir } from '@clawback/core';
 import { BundleErrors } from './errors.js';
-import { hashFiles } from './hash-pool.js';
 import { encodeManifest, validateManifest } from './manifest.js';
-import {
-  type AgentSpec,
-  type FileEntry,
-  MANIFEST_PATH,
-  MANIFEST_SCHEMA_VERSION,
-  type Manifest,
-} from './manifest-types.js';
+import { type AgentSpec, type FileEntry, MANIFEST_SCHEMA_VERSION, type Manifest } from './manifest-types.js';
 import { type ScannedEntry, scanDirectory } from './scan.js';
-import { END_OF_ARCHIVE, encodeHeader, padding } from './tar-header.js';
+import { manifestSection, sourceChanged, writePayload } from './tar-writer.js';
 
 export interface BuildBundleOptions {
   /** Directory whose contents become the payload. */
@@ -56,10 +48,12 @@ export function parseSourceDateEpoch(value: string | undefined): number | undefi
 
 /**
  * Build a deterministic bundle (design §5): the same directory, spec and
- * `sourceDateEpoch` give byte-identical output. Two passes: hash every file (on
- * worker threads) to write the manifest first, then stream the files into the
- * tar while hashing them again, so a file changed mid-build fails the build
- * instead of producing a bundle whose manifest lies.
+ * `sourceDateEpoch` give byte-identical output. The manifest comes first but lists
+ * every file's digest, and a SHA-256 in hex always has 64 characters: so the
+ * manifest's length is known before any file is read, the payload is written after
+ * the space it takes (each file hashed from the tar on a worker as it is written),
+ * and the manifest is written last into that space. One pass over the data; the
+ * manifest describes exactly the bytes the bundle holds.
  */
 export async function buildBundle(options: BuildBundleOptions): Promise<BuildBundleResult> {
   const dir = resolve(options.dir);
@@ -68,37 +62,44 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuildBun
   await checkInputs(dir, out, options.overwrite === true);
 
   const scanned = await scanDirectory(dir);
-  const files = scanned.filter((e): e is Extract<ScannedEntry, { type: 'file' }> => e.type === 'file');
-  progress(`hashing ${files.length} file(s)`);
-  const hashes = await hashFiles(
-    files.map((f) => f.abs),
-    options.threads ?? 2,
-  ).catch((cause: NodeJS.ErrnoException) => {
-    throw new ClawbackError(BundleErrors.BUILD_SOURCE_CHANGED, `could not read ${dir}: ${cause.message}`, {
-      cause,
-      hint: 'Make sure nothing modifies the directory during the build.',
+  const entriesWith = (digest: (e: Extract<ScannedEntry, { type: 'file' }>) => string): FileEntry[] =>
+    scanned.map((e) => {
+      if (e.type === 'file')
+        return { path: e.path, type: 'file', mode: e.mode, size: e.size, sha256: digest(e) };
+      return e.type === 'directory' ? { path: e.path, type: 'directory', mode: e.mode } : { ...e };
     });
-  });
-  const digests = new Map(files.map((f, i) => [f.path, hashes[i]]));
-  const entries: FileEntry[] = scanned.map((e) => {
-    if (e.type === 'file') {
-      const h = digests.get(e.path);
-      if (!h || h.size !== e.size) throw changed(e.path);
-      return { path: e.path, type: 'file', mode: e.mode, size: e.size, sha256: h.sha256 };
-    }
-    return e.type === 'directory' ? { path: e.path, type: 'directory', mode: e.mode } : { ...e };
-  });
-  const manifest = assembleManifest(options.spec, entries);
-  const manifestBytes = encodeManifest(manifest);
+  // Validated now, so a bad spec fails before anything is written.
+  const placeholder = encodeManifest(
+    assembleManifest(
+      options.spec,
+      entriesWith(() => '0'.repeat(64)),
+    ),
+  );
   const mtime = new Date((options.sourceDateEpoch ?? 0) * 1000);
+  const start = manifestSection(placeholder, mtime).byteLength;
 
-  progress(`writing ${out}`);
+  progress(`writing ${out}: ${scanned.filter((e) => e.type === 'file').length} file(s)`);
   await mkdir(dirname(out), { recursive: true });
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let manifest: Manifest;
+  let manifestBytes: Uint8Array;
   try {
-    const outFh = await open(tmp, 'wx', 0o644);
+    // Read and write: the hashing workers read each file's range back from the tar.
+    const outFh = await open(tmp, 'wx+', 0o644);
     try {
-      await writeTar(outFh, manifestBytes, scanned, entries, mtime);
+      const digests = await writePayload(outFh, start, scanned, mtime, options.threads ?? 2);
+      manifest = assembleManifest(
+        options.spec,
+        entriesWith((e) => {
+          const h = digests.get(e.path);
+          if (!h || h.size !== e.size) throw sourceChanged(e.path);
+          return h.sha256;
+        }),
+      );
+      manifestBytes = encodeManifest(manifest);
+      const section = manifestSection(manifestBytes, mtime);
+      if (section.byteLength !== start) throw new Error('manifest length changed with its digests');
+      await outFh.write(section, 0, section.byteLength, 0);
       await outFh.sync();
     } finally {
       await outFh.close();
@@ -111,6 +112,17 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuildBun
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof ClawbackError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') {
+      throw new ClawbackError(
+        BundleErrors.BUILD_SOURCE_CHANGED,
+        `could not read ${dir}: ${(err as Error).message}`,
+        {
+          cause: err,
+          hint: 'Make sure nothing modifies the directory during the build.',
+        },
+      );
+    }
     throw new ClawbackError(
       CoreErrors.FILE_WRITE_FAILED,
       `could not write ${out}: ${(err as Error).message}`,
@@ -152,94 +164,6 @@ export function assembleManifest(spec: AgentSpec, files: FileEntry[]): Manifest 
     files,
   };
   return validateManifest(manifest, { source: 'bundle manifest' });
-}
-
-/**
- * Write the tar: manifest member, then every entry in order. File data moves through
- * one reused 1 MiB buffer (read, hash, write), so memory is flat and nothing is
- * allocated per block.
- */
-async function writeTar(
-  out: FileHandle,
-  manifestBytes: Uint8Array,
-  scanned: readonly ScannedEntry[],
-  entries: readonly FileEntry[],
-  mtime: Date,
-): Promise<void> {
-  const write = async (b: Uint8Array) => {
-    for (let off = 0; off < b.byteLength; ) off += (await out.write(b, off, b.byteLength - off)).bytesWritten;
-  };
-  const size = manifestBytes.byteLength;
-  await write(encodeHeader({ path: MANIFEST_PATH, type: 'File', mode: 0o644, size, mtime }));
-  await write(manifestBytes);
-  await write(padding(size));
-  const blocks: [Buffer, Buffer] = [Buffer.allocUnsafe(READ_BLOCK_SIZE), Buffer.allocUnsafe(READ_BLOCK_SIZE)];
-  for (const [i, e] of scanned.entries()) {
-    const m = entries[i];
-    if (e.type === 'directory') {
-      await write(encodeHeader({ path: e.path, type: 'Directory', mode: 0o755, size: 0, mtime }));
-    } else if (e.type === 'symlink') {
-      const link = {
-        path: e.path,
-        type: 'SymbolicLink',
-        mode: 0o777,
-        size: 0,
-        mtime,
-        linkpath: e.target,
-      } as const;
-      await write(encodeHeader(link));
-    } else if (m?.type === 'file') {
-      await write(encodeHeader({ path: e.path, type: 'File', mode: m.mode, size: m.size, mtime }));
-      await copyFile(e.abs, m, blocks, write);
-      await write(padding(m.size));
-    }
-  }
-  await write(END_OF_ARCHIVE);
-}
-
-/**
- * Copy one payload file into the tar, hashing it again: a file changed since pass 1 fails the
- * build. Two blocks in turn: the write of one block runs while the next is read and hashed.
- */
-async function copyFile(
-  abs: string,
-  m: Extract<FileEntry, { type: 'file' }>,
-  blocks: [Buffer, Buffer],
-  write: (b: Uint8Array) => Promise<void>,
-): Promise<void> {
-  const digest = createSha256();
-  // O_NOFOLLOW: a file swapped for a symlink after the scan is refused, never followed.
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  let writing: Promise<void> = Promise.resolve();
-  try {
-    for (let turn = 0; ; turn ^= 1) {
-      // This block's last write was awaited before the other block's write began.
-      const block = blocks[turn] as Buffer;
-      const { bytesRead } = await fh.read(block, 0, block.byteLength, null);
-      if (bytesRead === 0) break;
-      if (digest.size + bytesRead > m.size) throw changed(m.path);
-      const chunk = block.subarray(0, bytesRead);
-      digest.update(chunk);
-      await writing;
-      writing = write(chunk);
-      writing.catch(() => undefined); // awaited on the next turn or below
-    }
-    await writing;
-  } finally {
-    await writing.catch(() => undefined);
-    await fh.close();
-  }
-  if (digest.size !== m.size || digest.hex() !== m.sha256) throw changed(m.path);
-}
-
-function changed(path: string): ClawbackError {
-  return new ClawbackError(
-    BundleErrors.BUILD_SOURCE_CHANGED,
-    `${path} changed while the bundle was being built`,
-    {
-      hint: 'Make sure nothing modifies the directory during the build, then build again.',
-    },
-  );
 }
 
 async function checkInputs(dir: string, out: string, overwrite: boolean): Promise<void> {
