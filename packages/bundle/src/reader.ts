@@ -70,6 +70,12 @@ export interface ReadBundleResult {
  * mode, size and digest, nothing may escape, and nothing listed may be missing.
  * Entries reach the visitor only after their header passed; file bytes are
  * hashed as they are handed to the writer, and `finish()` runs only on a match.
+ *
+ * When `source` is an unread `fs.ReadStream` of a regular file and nothing is
+ * written (no `file` visitor, no `hashWhole`), the file is read directly with
+ * positioned reads and large members are hashed on a worker thread (see
+ * member-offload.ts); the stream is destroyed (its file closed) when done, as
+ * reading it to the end would have.
  */
 export async function readBundle(
   source: AsyncIterable<Uint8Array>,
