@@ -61,6 +61,8 @@ interface Reply {
 
 /** A small pool of hashing threads. Call `close()` when done (it is also safe to let it be collected). */
 export class HashPool {
+  /** Hashing threads alive in this process (every pool), so a caller can avoid oversubscribing cores. */
+  static live = 0;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
   private readonly waiting: (() => void)[] = [];
@@ -74,6 +76,10 @@ export class HashPool {
         resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
       });
       w.unref();
+      HashPool.live += 1;
+      w.once('exit', () => {
+        HashPool.live -= 1;
+      });
       this.workers.push(w);
       this.idle.push(w);
     }

@@ -1,6 +1,13 @@
+import { availableParallelism } from 'node:os';
 import type { FileBlock } from './file-blocks.js';
 import { type FileHash, HashPool } from './hash-pool.js';
 import { TAR_BLOCK } from './tar-header.js';
+
+/**
+ * Another hashing worker is only worth its memory (~10 MiB) while a core is free: when the caller
+ * already hashes the whole file on one (`bundle verify --provenance`), members are hashed here.
+ */
+const coreFree = () => HashPool.live < Math.max(1, availableParallelism() - 1);
 
 /** Members smaller than this are hashed where they are parsed: a thread round trip costs more. */
 const MIN_OFFLOAD_BYTES = 256 * 1024;
@@ -36,7 +43,7 @@ export class MemberOffload {
     fileSize: number,
   ) {
     // A large bundle will need the worker: start it now, so its start-up overlaps the manifest.
-    if (fileSize >= EAGER_WORKER_BYTES) this.pool = new HashPool(1);
+    if (fileSize >= EAGER_WORKER_BYTES && coreFree()) this.pool = new HashPool(1);
   }
 
   /**
@@ -50,7 +57,11 @@ export class MemberOffload {
       return undefined;
     }
     this.lastEnd = offset + size;
-    if (size < MIN_OFFLOAD_BYTES || this.workerBytes > this.localBytes * WORKER_SHARE) {
+    if (
+      size < MIN_OFFLOAD_BYTES ||
+      this.workerBytes > this.localBytes * WORKER_SHARE ||
+      (!this.pool && !coreFree())
+    ) {
       this.localBytes += size;
       return undefined;
     }
