@@ -11,6 +11,7 @@ import { END_OF_ARCHIVE, encodeHeader, padding } from './tar-header.js';
 /** Files smaller than this are hashed while copied: a thread round trip costs more. */
 const MIN_OFFLOAD_BYTES = 256 * 1024;
 const WORKER_SHARE = 1.25;
+const WRITEBACK_EVERY_BYTES = 32 * 1024 * 1024;
 
 /** The manifest member (header, bytes, padding): what goes at offset 0 of the tar. */
 export function manifestSection(manifestBytes: Uint8Array, mtime: Date): Buffer {
@@ -49,6 +50,7 @@ export async function writePayload(
       await writeAt(out, b, pos);
       pos += b.byteLength;
     };
+    const flusher = new EarlyWriteback(out);
     for (const e of scanned) {
       if (e.type === 'directory') {
         await put(encodeHeader({ path: e.path, type: 'Directory', mode: 0o755, size: 0, mtime }));
@@ -71,13 +73,46 @@ export async function writePayload(
         }
         pos += e.size;
         await put(padding(e.size));
+        flusher.wrote(pos);
       }
     }
     await put(END_OF_ARCHIVE);
+    await flusher.settle();
     return new Map(await Promise.all(hashes));
   } finally {
     await Promise.allSettled(hashes);
     await pool?.close();
+  }
+}
+
+/**
+ * Starts writing the bundle back to disk while it is still being built: a `datasync` in the
+ * background after every 32 MiB (one at a time). The caller's final fsync, which makes the
+ * bundle durable before it is renamed into place, then has little left to flush; alone at
+ * the end it took ~0.2 s of a 512 MiB build here (test/bench/bundle.mjs).
+ */
+class EarlyWriteback {
+  private flushed = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly out: FileHandle) {}
+
+  wrote(position: number): void {
+    if (this.running || position - this.flushed < WRITEBACK_EVERY_BYTES) return;
+    this.flushed = position;
+    this.running = this.out.datasync().then(
+      () => {
+        this.running = undefined;
+      },
+      // Only a head start: the final fsync reports any failure.
+      () => {
+        this.running = undefined;
+      },
+    );
+  }
+
+  async settle(): Promise<void> {
+    await this.running;
   }
 }
 
