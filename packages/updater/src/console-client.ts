@@ -8,7 +8,6 @@
  * run does not sign again. The token is a secret: it is never logged or put in an error.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
 import {
   ClawbackError,
   canonicalJson,
@@ -20,9 +19,9 @@ import {
   sha256Hex,
   toBase64,
   utf8,
-  writeFileAtomic,
 } from '@clawback/core';
 import got, { type Got, type RequestError, type Response } from 'got';
+import { SessionStore, type StoredSession } from './console-session.js';
 import { UpdaterErrors } from './errors.js';
 import { REQUEST_PAYLOAD_TYPE } from './report.js';
 
@@ -41,17 +40,6 @@ export interface ConsoleClientOptions {
   /** Sign every check-in instead of using a session (consoles older than sessions need this). */
   signedCheckins?: boolean;
 }
-
-/** A device session token as the client keeps it (protocol "Device sessions"). */
-interface StoredSession {
-  deviceId: string;
-  keyid: string;
-  token: string;
-  expiresAt: string;
-}
-
-/** Renew a session this long before it expires, so a check-in never races the expiry. */
-const SESSION_RENEW_MARGIN_MS = 60_000;
 
 export interface DesiredTarget {
   agent: string;
@@ -91,10 +79,11 @@ export async function deviceAuthorization(
 
 export class ConsoleClient {
   private readonly http: Got;
-  private session: StoredSession | null | undefined;
+  private readonly sessions: SessionStore;
   /** Set when the console answered the session endpoint with 404: it predates sessions. */
   private sessionsUnsupported = false;
   constructor(private readonly o: ConsoleClientOptions) {
+    this.sessions = new SessionStore(o.sessionFile);
     this.http = got.extend({
       prefixUrl: o.baseUrl,
       throwHttpErrors: false,
@@ -183,7 +172,7 @@ export class ConsoleClient {
       // Expired, revoked (key rotated or re-bound) or unknown to this console: authenticate
       // again once and retry; a second refusal is reported as it is.
       if (res.statusCode === 401 && consoleCode(res) === 'DEVICE_SESSION_INVALID') {
-        await this.forgetSession();
+        await this.sessions.forget();
         const fresh = await this.sessionToken();
         res = await get(
           fresh === null
@@ -210,45 +199,12 @@ export class ConsoleClient {
    */
   private async sessionToken(): Promise<string | null> {
     if (this.o.signedCheckins || this.sessionsUnsupported) return null;
-    if (this.session === undefined) this.session = await this.loadSession();
-    const s = this.session;
-    if (
-      s &&
-      s.deviceId === this.o.deviceId &&
-      // A session belongs to the key that opened it; after a rotation it is useless.
-      s.keyid === this.o.signer.keyid &&
-      Date.parse(s.expiresAt) - SESSION_RENEW_MARGIN_MS > this.now().getTime()
-    ) {
-      return s.token;
-    }
+    const stored = await this.sessions.usable(this.o.deviceId, this.o.signer.keyid, this.now());
+    if (stored !== null) return stored;
     const fresh = await this.openSession();
     if (fresh === null) return null;
-    this.session = fresh;
-    if (this.o.sessionFile) {
-      await writeFileAtomic(this.o.sessionFile, `${JSON.stringify(fresh)}\n`, { mode: 0o600 });
-    }
+    await this.sessions.save(fresh);
     return fresh.token;
-  }
-
-  private async loadSession(): Promise<StoredSession | null> {
-    if (!this.o.sessionFile) return null;
-    try {
-      const v = JSON.parse(await readFile(this.o.sessionFile, 'utf8')) as Partial<StoredSession>;
-      return typeof v.token === 'string' &&
-        typeof v.keyid === 'string' &&
-        typeof v.deviceId === 'string' &&
-        typeof v.expiresAt === 'string'
-        ? (v as StoredSession)
-        : null;
-    } catch {
-      // Missing or unreadable: a new session is one signed request away.
-      return null;
-    }
-  }
-
-  private async forgetSession(): Promise<void> {
-    this.session = null;
-    if (this.o.sessionFile) await rm(this.o.sessionFile, { force: true });
   }
 
   /** `POST …/session`, signed over a fresh nonce; re-signed with a new nonce before each retry. */
