@@ -10,13 +10,15 @@ import {
   loadSigner,
   readTextChecked,
 } from '@clawback/core';
-import type { BundleVerificationReport } from '@clawback/sign';
+import type { BundleVerificationReport } from '@clawback/sign/verify';
 import type { ProvenancePolicy } from '@clawback/verify';
 
 // Packages are loaded when a command runs, not when the CLI starts: a verify on a device-sized
 // machine should not pay for the build side's Sigstore and TUF code (startup time and memory).
 const bundlePkg = () => import('@clawback/bundle');
 const signPkg = () => import('@clawback/sign');
+// `bundle verify` needs only the file verifier: its own entry point keeps the build side unloaded.
+const signVerifyPkg = () => import('@clawback/sign/verify');
 const verifyPkg = () => import('@clawback/verify');
 
 /** In GitHub Actions, record the source the bundle was built from when agent.yaml does not. */
@@ -228,7 +230,7 @@ const verify: CommandSpec = {
       return usage(ctx, '--expect-repo is required with --provenance or --sigstore-bundle');
     }
     const provKeys = ctx.strings('provenance-key');
-    const { readTrustedKeys, verifyBundleFile } = await signPkg();
+    const { readTrustedKeys, verifyBundleFile } = await signVerifyPkg();
     const opt = (k: string) => ctx.string(k);
     const report = await verifyBundleFile({
       bundlePath: path,
