@@ -1,10 +1,12 @@
-import { fstat, ReadStream, read, type Stats } from 'node:fs';
+import { fstat, ReadStream, readSync, type Stats } from 'node:fs';
 import { READ_BLOCK_SIZE } from '@clawback/core';
 
 /** A block read from a file, and where in the file it starts. */
 export interface FileBlock {
   bytes: Buffer;
   offset: number;
+  /** The bytes were not read: a zero-filled stand-in for a range hashed elsewhere. */
+  skipped?: boolean;
 }
 
 /**
@@ -42,32 +44,49 @@ export async function untouchedFileStream(
   return stat?.isFile() ? { stream: s, fd, size: stat.size } : undefined;
 }
 
-const readAt = (fd: number, into: Buffer, position: number) =>
-  new Promise<number>((resolve, reject) =>
-    read(fd, into, 0, into.byteLength, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
+/** Never written: stands in for bytes that another thread reads and hashes itself. */
+let zeros: Buffer | undefined;
 
 /**
- * The file's bytes in 1 MiB blocks, read one ahead, from three buffers used in turn: no
+ * The file's bytes in 1 MiB blocks, read on this thread into three buffers used in turn: no
  * allocation per block, so a 512 MiB read leaves no garbage behind (peak RSS stays flat).
  * A block's memory is reused two blocks later, so a consumer must be done with a block (and
  * with any view into it) by the time it has taken the next one.
+ *
+ * `skipTo()` is asked before each read: bytes before the offset it returns that are not read yet
+ * belong to a member whose digest a worker computes from the file itself (MemberOffload), so they
+ * are not read here at all; the parser gets a zero-filled view of the same length instead (it
+ * only counts a member's data; the tar headers around it are always real bytes). Such a block
+ * has `skipped` set.
+ *
+ * Reads are synchronous (from this thread, which has nothing else to do meanwhile); the event
+ * loop gets a turn after every block so worker replies are taken in as they arrive.
  */
-export async function* fileBlocks(fd: number, signal?: AbortSignal): AsyncGenerator<FileBlock> {
+export async function* fileBlocks(
+  fd: number,
+  fileSize: number,
+  signal?: AbortSignal,
+  skipTo: () => number = () => 0,
+): AsyncGenerator<FileBlock> {
   const buffers = [0, 1, 2].map(() => Buffer.allocUnsafeSlow(READ_BLOCK_SIZE));
   let offset = 0;
   let turn = 0;
-  let next = readAt(fd, buffers[0] as Buffer, 0);
   for (;;) {
     signal?.throwIfAborted();
-    const n = await next;
+    const skipEnd = Math.min(skipTo(), fileSize);
+    if (skipEnd > offset) {
+      zeros ??= Buffer.alloc(READ_BLOCK_SIZE);
+      const n = Math.min(skipEnd - offset, zeros.byteLength);
+      yield { bytes: zeros.subarray(0, n), offset, skipped: true };
+      offset += n;
+      continue;
+    }
+    const into = buffers[turn] as Buffer;
+    const n = readSync(fd, into, 0, into.byteLength, offset);
     if (n === 0) return;
-    const bytes = (buffers[turn] as Buffer).subarray(0, n);
     turn = (turn + 1) % buffers.length;
-    next = readAt(fd, buffers[turn] as Buffer, offset + n);
-    // Observed on the next turn; a consumer that stops early must not leave it unhandled.
-    next.catch(() => undefined);
-    yield { bytes, offset };
+    yield { bytes: into.subarray(0, n), offset };
     offset += n;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

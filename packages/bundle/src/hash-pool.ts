@@ -59,29 +59,57 @@ interface Reply {
   errno?: string;
 }
 
-/** A small pool of hashing threads. Call `close()` when done (it is also safe to let it be collected). */
+interface Job {
+  resolve(hash: FileHash): void;
+  reject(err: Error): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  /** Jobs posted to this worker and not answered yet, by id (a worker runs its jobs in order). */
+  jobs: Map<number, Job>;
+}
+
+/**
+ * A small pool of hashing threads. Call `close()` when done (it is also safe to let it be collected).
+ *
+ * Jobs are posted at once to the worker with the fewest outstanding ones and queue in its message
+ * port: a worker never sits idle waiting for the round trip that would hand it its next job.
+ */
 export class HashPool {
   /** Hashing threads alive in this process (every pool), so a caller can avoid oversubscribing cores. */
   static live = 0;
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly waiting: (() => void)[] = [];
+  private readonly workers: PoolWorker[] = [];
   private nextId = 0;
 
   constructor(size = 2) {
     for (let i = 0; i < Math.max(1, size); i++) {
       // A small heap: the worker only holds one 1 MiB buffer and a hash state.
-      const w = new Worker(WORKER_SOURCE, {
+      const worker = new Worker(WORKER_SOURCE, {
         eval: true,
         resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
       });
-      w.unref();
+      worker.unref();
       HashPool.live += 1;
-      w.once('exit', () => {
-        HashPool.live -= 1;
+      const entry: PoolWorker = { worker, jobs: new Map() };
+      worker.on('message', (r: Reply) => {
+        const job = entry.jobs.get(r.id);
+        if (!job) return;
+        entry.jobs.delete(r.id);
+        if (r.error !== undefined) job.reject(Object.assign(new Error(r.error), { code: r.errno }));
+        else job.resolve({ sha256: r.sha256 ?? '', size: r.size ?? 0 });
       });
-      this.workers.push(w);
-      this.idle.push(w);
+      // A dead worker fails every job it still held; later jobs go to the others (or fail the same way).
+      const failAll = (err: Error) => {
+        for (const job of entry.jobs.values()) job.reject(err);
+        entry.jobs.clear();
+      };
+      worker.on('error', failAll);
+      worker.once('exit', (code) => {
+        HashPool.live -= 1;
+        failAll(new Error(`hashing worker exited (code ${code})`));
+      });
+      this.workers.push(entry);
     }
   }
 
@@ -98,47 +126,18 @@ export class HashPool {
     return this.run({ fd, offset, size });
   }
 
-  private async run(job: { path: string } | { fd: number; offset: number; size: number }): Promise<FileHash> {
-    const worker = await this.acquire();
-    try {
-      return await new Promise<FileHash>((resolve, reject) => {
-        const id = this.nextId++;
-        const onMessage = (r: Reply) => {
-          if (r.id !== id) return;
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          if (r.error !== undefined) {
-            reject(Object.assign(new Error(r.error), { code: r.errno }));
-          } else resolve({ sha256: r.sha256 ?? '', size: r.size ?? 0 });
-        };
-        const onError = (e: Error) => {
-          worker.off('message', onMessage);
-          reject(e);
-        };
-        worker.on('message', onMessage);
-        worker.once('error', onError);
-        worker.postMessage({ id, ...job });
-      });
-    } finally {
-      this.release(worker);
-    }
+  private run(job: { path: string } | { fd: number; offset: number; size: number }): Promise<FileHash> {
+    let target = this.workers[0] as PoolWorker;
+    for (const w of this.workers) if (w.jobs.size < target.jobs.size) target = w;
+    const id = this.nextId++;
+    return new Promise<FileHash>((resolve, reject) => {
+      target.jobs.set(id, { resolve, reject });
+      target.worker.postMessage({ id, ...job });
+    });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-
-  private async acquire(): Promise<Worker> {
-    for (;;) {
-      const w = this.idle.pop();
-      if (w) return w;
-      await new Promise<void>((r) => this.waiting.push(r));
-    }
-  }
-
-  private release(w: Worker): void {
-    this.idle.push(w);
-    this.waiting.shift()?.();
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }
 

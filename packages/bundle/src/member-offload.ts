@@ -13,10 +13,12 @@ const coreFree = () => HashPool.live < Math.max(1, availableParallelism() - 1);
 const MIN_OFFLOAD_BYTES = 256 * 1024;
 const EAGER_WORKER_BYTES = 8 * 1024 * 1024;
 /**
- * The parsing thread also reads every byte of the file (the worker only its ranges), so the
- * worker takes about 5 bytes for every 4 hashed here, which finishes both at about the same time.
+ * The worker is given members while fewer than this many of its bytes are still unhashed;
+ * beyond that the parsing thread hashes the next member itself. Both threads so stay busy to the
+ * end whatever their speeds (the worker also starts ~40 ms late), and the parsing thread never
+ * waits on more than this backlog (~15 ms of hashing) when the tar is done.
  */
-const WORKER_SHARE = 1.25;
+const MAX_WORKER_BACKLOG = 16 * 1024 * 1024;
 
 /**
  * Splits member hashing between the parsing thread and one worker when the bundle is a file
@@ -25,17 +27,20 @@ const WORKER_SHARE = 1.25;
  * The parser hands out views into the block being parsed, so the first chunk of a member tells
  * where its data starts in the file: the block's file offset plus the view's offset in it. The
  * worker then hashes exactly that range with positioned reads while the parser moves on, and
- * no file data crosses threads. A member whose first chunk is not a view of the current block
- * (the parser joined it across blocks), or that would start before the end of the previous
- * member plus a header, is hashed on the parsing thread as before: the split never decides
- * what is checked, only where.
+ * the parsing thread does not read the rest of that range at all (`skipTo`, see fileBlocks):
+ * every byte of the file is read once, by one of the two threads. A member whose first chunk
+ * is not a view of the current block (the parser joined it across blocks), or that would start
+ * before the end of the previous member plus a header, is hashed on the parsing thread as
+ * before: the split never decides what is checked, only where.
  */
 export class MemberOffload {
   /** The block the parser is consuming now (set before each `parser.write`). */
   current: FileBlock | undefined;
+  /** End of the data of the last member the worker took: the parsing thread need not read up to it. */
+  skipTo = 0;
   private pool: HashPool | undefined;
-  private workerBytes = 0;
-  private localBytes = 0;
+  /** Bytes handed to the worker whose digest has not come back yet. */
+  private backlog = 0;
   private lastEnd = -TAR_BLOCK;
 
   constructor(
@@ -52,27 +57,25 @@ export class MemberOffload {
    */
   claim(firstChunk: Buffer, size: number): number | undefined {
     const offset = this.locate(firstChunk);
-    if (offset === undefined || offset < this.lastEnd + TAR_BLOCK) {
-      this.localBytes += size;
-      return undefined;
-    }
+    if (offset === undefined || offset < this.lastEnd + TAR_BLOCK) return undefined;
     this.lastEnd = offset + size;
-    if (
-      size < MIN_OFFLOAD_BYTES ||
-      this.workerBytes > this.localBytes * WORKER_SHARE ||
-      (!this.pool && !coreFree())
-    ) {
-      this.localBytes += size;
+    if (size < MIN_OFFLOAD_BYTES || this.backlog >= MAX_WORKER_BACKLOG || (!this.pool && !coreFree())) {
       return undefined;
     }
-    this.workerBytes += size;
+    this.backlog += size;
+    this.skipTo = offset + size;
     return offset;
   }
 
   hash(offset: number, size: number): Promise<FileHash> {
     // Otherwise it starts with the first member it takes, so small bundles never pay for it.
     this.pool ??= new HashPool(1);
-    return this.pool.hashRange(this.fd, offset, size);
+    const done = () => {
+      this.backlog -= size;
+    };
+    const job = this.pool.hashRange(this.fd, offset, size);
+    job.then(done, done);
+    return job;
   }
 
   async close(): Promise<void> {

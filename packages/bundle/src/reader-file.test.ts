@@ -64,6 +64,19 @@ describe('readBundle of a file', () => {
     }
   });
 
+  it('refuses a damaged tar header right after a member the worker hashed (the headers are always read)', async () => {
+    const content = big['big-3.bin'] as Buffer;
+    const end = bytes.indexOf(content.subarray(0, 64)) + content.length;
+    const header = Math.ceil(end / 512) * 512;
+    expect(header).toBeLessThan(bytes.length - 1024);
+    const tampered = Buffer.from(bytes);
+    tampered[header + 3] = (tampered[header + 3] ?? 0) ^ 0x01;
+    const file = join(tmp, 'bad-header.bundle');
+    await writeFile(file, tampered);
+    const code = await codeOf(readBundle(createReadStream(file), { expectedManifest: manifestBytes }));
+    expect(['BUNDLE_TAR_INVALID', 'BUNDLE_ENTRY_UNEXPECTED', 'BUNDLE_ENTRY_MISSING']).toContain(code);
+  });
+
   it('refuses a truncated file', async () => {
     const file = join(tmp, 'short.bundle');
     await writeFile(file, bytes.subarray(0, bytes.length - 600_000));

@@ -91,7 +91,7 @@ export async function readBundle(
   state.offload = offload;
   try {
     return await parseBlocks(
-      file ? fileBlocks(file.fd, options.signal) : blocksOf(source),
+      file ? fileBlocks(file.fd, file.size, options.signal, () => offload?.skipTo ?? 0) : blocksOf(source),
       state,
       options,
       offload,
@@ -150,7 +150,8 @@ async function parseBlocks(
       if (state.error) break;
       whole?.update(block.bytes);
       size += block.bytes.byteLength;
-      if (offload) offload.current = block;
+      // A stand-in block holds no member's first bytes: nothing in it may be handed to the worker.
+      if (offload) offload.current = block.skipped ? undefined : block;
       if (!parser.write(block.bytes)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
     }
     if (!state.error) parser.end();
