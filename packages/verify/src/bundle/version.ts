@@ -1,6 +1,9 @@
 import type { Compatibility } from '@clawback/bundle';
 import { ClawbackError } from '@clawback/core';
-import semver from 'semver';
+// Only the functions used, not the semver barrel (start-up cost of every verify and install).
+import compare from 'semver/functions/compare.js';
+import lt from 'semver/functions/lt.js';
+import valid from 'semver/functions/valid.js';
 import { type Check, runCheck } from './checks.js';
 import { BundleVerifyErrors as E } from './errors.js';
 
@@ -17,21 +20,21 @@ export interface VersionPolicyInput {
 /** Throws VERSION_INVALID, VERSION_DOWNGRADE or VERSION_BELOW_FLOOR; returns a description on success. */
 export function assertVersionPolicy(input: VersionPolicyInput): string {
   const strict = (v: string, what: string) => {
-    const parsed = semver.valid(v);
+    const parsed = valid(v);
     if (parsed === null || parsed !== v) {
       throw new ClawbackError(E.VERSION_INVALID, `${what} ${JSON.stringify(v)} is not a semantic version`);
     }
     return parsed;
   };
   const candidate = strict(input.candidate, 'version');
-  if (input.floor !== undefined && semver.lt(candidate, strict(input.floor, 'version floor'))) {
+  if (input.floor !== undefined && lt(candidate, strict(input.floor, 'version floor'))) {
     throw new ClawbackError(E.VERSION_BELOW_FLOOR, `version ${candidate} is below the floor ${input.floor}`, {
       hint: 'Release a version at or above the floor.',
     });
   }
   if (input.installed !== undefined) {
     const installed = strict(input.installed, 'installed version');
-    const cmp = semver.compare(candidate, installed);
+    const cmp = compare(candidate, installed);
     if (cmp < 0 || (cmp === 0 && input.allowSame === false)) {
       throw new ClawbackError(
         E.VERSION_DOWNGRADE,
@@ -62,8 +65,8 @@ export function assertCompatible(compat: Compatibility, device: DeviceFacts): st
       `bundle supports ${compat.hardware.join(', ')}, not ${device.hardwareId}`,
     );
   }
-  const updater = semver.valid(device.updaterVersion);
-  if (updater === null || semver.lt(updater, compat.min_updater_version)) {
+  const updater = valid(device.updaterVersion);
+  if (updater === null || lt(updater, compat.min_updater_version)) {
     throw new ClawbackError(
       E.UPDATER_TOO_OLD,
       `bundle needs updater >= ${compat.min_updater_version}, device runs ${device.updaterVersion}`,
