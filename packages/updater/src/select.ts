@@ -5,8 +5,9 @@
  * An explicitly requested version (by the console or `--version`) that breaks a rule is
  * refused with the rule's code, so the refusal can be reported.
  */
-import semver from 'semver';
+
 import { UpdaterErrors } from './errors.js';
+import { semver } from './semver.js';
 import type { TargetInfo } from './state.js';
 
 export interface SelectionInput {

@@ -4,13 +4,13 @@
  */
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import semver from 'semver';
 import { UPDATER_VERSION } from './device.js';
 import { UpdaterErrors } from './errors.js';
 import type { StepHandler } from './executor.js';
 import { runProbation } from './health.js';
 import { buildReport, signReport } from './report.js';
 import { runRestartHook } from './restart-hook.js';
+import { semver } from './semver.js';
 import { releaseOf, txnDir, txnOf, withTxn } from './steps-common.js';
 
 export const restart: StepHandler<'restart'> = async (device, state, step) => {
