@@ -44,6 +44,9 @@ export async function untouchedFileStream(
   return stat?.isFile() ? { stream: s, fd, size: stat.size } : undefined;
 }
 
+/** What is read after a skipped member: its padding, the next header, and a little data. */
+const PEEK_BYTES = 64 * 1024;
+
 /** Never written: stands in for bytes that another thread reads and hashes itself. */
 let zeros: Buffer | undefined;
 
@@ -71,6 +74,7 @@ export async function* fileBlocks(
   const buffers = [0, 1, 2].map(() => Buffer.allocUnsafeSlow(READ_BLOCK_SIZE));
   let offset = 0;
   let turn = 0;
+  let afterSkip = false;
   for (;;) {
     signal?.throwIfAborted();
     const skipEnd = Math.min(skipTo(), fileSize);
@@ -79,10 +83,15 @@ export async function* fileBlocks(
       const n = Math.min(skipEnd - offset, zeros.byteLength);
       yield { bytes: zeros.subarray(0, n), offset, skipped: true };
       offset += n;
+      afterSkip = true;
       continue;
     }
     const into = buffers[turn] as Buffer;
-    const n = readSync(fd, into, 0, into.byteLength, offset);
+    // Right after a skipped member comes the next header and the start of the next member, which
+    // the worker will likely take too: a short read finds out without reading much of its data.
+    const want = afterSkip ? PEEK_BYTES : into.byteLength;
+    afterSkip = false;
+    const n = readSync(fd, into, 0, want, offset);
     if (n === 0) return;
     turn = (turn + 1) % buffers.length;
     yield { bytes: into.subarray(0, n), offset };
