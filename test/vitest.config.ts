@@ -7,7 +7,11 @@ export default defineConfig({
   root,
   resolve: {
     // Tests run against the TypeScript sources of sibling packages, not their build output.
-    alias: [{ find: /^@clawback\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` }],
+    // A subpath export (`@clawback/sign/verify`) is the module of that name in src/.
+    alias: [
+      { find: /^@clawback\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      { find: /^@clawback\/([a-z-]+)\/([a-z-]+)$/, replacement: `${root}packages/$1/src/$2.ts` },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -18,17 +18,10 @@ import {
   verifyAuditChain,
   writeFileAtomic,
 } from '@clawback/core';
-import {
-  type AuditSummary,
-  type AuditVerdict,
-  auditToCsv,
-  filterEntries,
-  formatAuditSummary,
-  formatAuditVerdict,
-  nameAuditProblems,
-  PolicyErrors,
-  summarizeAudit,
-} from '@clawback/policy';
+import type { AuditSummary, AuditVerdict } from '@clawback/policy';
+
+// Loaded when an audit command runs, not when the CLI starts.
+const policyPkg = () => import('@clawback/policy');
 
 export interface VerifyOptions {
   log: string;
@@ -53,6 +46,7 @@ async function readLog(log: string, keys: readonly string[] = [], env: NodeJS.Pr
 export async function auditVerify(opts: VerifyOptions): Promise<AuditVerdict> {
   const keys = opts.trustedKeys ?? [];
   const { files, report } = await readLog(opts.log, keys, opts.env);
+  const { nameAuditProblems } = await policyPkg();
   return nameAuditProblems(report, files, {
     requireCheckpoint: (opts.requireCheckpoint ?? false) || keys.length > 0,
     requireComplete: opts.requireComplete ?? false,
@@ -75,6 +69,7 @@ function resolvePeriod(p: Period): { since?: Date; until?: Date } {
 async function periodEntries(log: string, p: Period & { kinds?: readonly string[] }) {
   const { files, report } = await readLog(log);
   const period = resolvePeriod(p);
+  const { filterEntries } = await policyPkg();
   const entries = filterEntries(parseAuditEntries(files), {
     ...period,
     ...(p.kinds ? { kinds: p.kinds } : {}),
@@ -96,6 +91,7 @@ export interface ExportResult {
 
 export async function auditExport(opts: ExportOptions): Promise<ExportResult> {
   const { files, report, entries, period } = await periodEntries(opts.log, opts);
+  const { auditToCsv, nameAuditProblems } = await policyPkg();
   const verdict = nameAuditProblems(report, files as AuditFileText[]);
   const content =
     opts.format === 'csv'
@@ -119,6 +115,7 @@ export async function auditSummary(
   opts: Period & { log: string; expectedPolicyHash?: string; top?: number },
 ): Promise<AuditSummary & { verification: { ok: boolean; tampering: string[] } }> {
   const { files, report, entries, period } = await periodEntries(opts.log, opts);
+  const { nameAuditProblems, summarizeAudit } = await policyPkg();
   const verdict = nameAuditProblems(report, files);
   const summary = summarizeAudit(entries, {
     ...period,
@@ -180,7 +177,7 @@ export const auditCommands: CommandSpec[] = [
       });
       ctx.result(
         { ok: v.ok, log, tampering: v.tampering, problems: v.problems, report: v.report },
-        formatAuditVerdict(log, v),
+        (await policyPkg()).formatAuditVerdict(log, v),
       );
       return v.ok ? 0 : 1;
     },
@@ -206,7 +203,7 @@ export const auditCommands: CommandSpec[] = [
       const format = ctx.string('format') ?? 'json';
       if (format !== 'json' && format !== 'csv') {
         throw new ClawbackError(
-          PolicyErrors.AUDIT_FORMAT_INVALID,
+          (await policyPkg()).PolicyErrors.AUDIT_FORMAT_INVALID,
           `unknown --format ${JSON.stringify(format)}`,
           {
             hint: 'Use --format json or --format csv.',
@@ -265,7 +262,7 @@ export const auditCommands: CommandSpec[] = [
       const expected = ctx.string('expected-policy-hash');
       if (expected !== undefined && !/^[0-9a-f]{64}$/i.test(expected)) {
         throw new ClawbackError(
-          PolicyErrors.POLICY_REQUEST_INVALID,
+          (await policyPkg()).PolicyErrors.POLICY_REQUEST_INVALID,
           '--expected-policy-hash must be a SHA-256 (64 hex digits)',
           {
             hint: 'Take it from `clawback policy validate FILE --json` or the bundle manifest.',
@@ -281,7 +278,7 @@ export const auditCommands: CommandSpec[] = [
         ...(expected === undefined ? {} : { expectedPolicyHash: expected }),
         ...(top === undefined ? {} : { top }),
       });
-      ctx.result(s, formatAuditSummary(log, s));
+      ctx.result(s, (await policyPkg()).formatAuditSummary(log, s));
       return expected !== undefined && s.drift.decisions > 0 ? 1 : 0;
     },
   },

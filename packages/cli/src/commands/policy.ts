@@ -14,39 +14,30 @@ import {
   loadSigner,
   readFileChecked,
 } from '@clawback/core';
-import {
-  ACTION_NAMES,
-  type CasesReport,
-  type CompiledPolicy,
-  checkRequest,
-  compilePolicy,
-  describeRoles,
-  diffPolicies,
-  evaluate,
-  evaluateAndLog,
-  formatDiff,
-  formatProblems,
-  invalidPolicyError,
-  type LoggedDecision,
-  MATCH_FIELDS,
-  type PolicyDiff,
-  PolicyErrors,
-  type PolicyRequest,
-  type PolicyValidation,
-  parseCases,
-  type RoleInfo,
-  runCases,
-  validatePolicy,
+import type {
+  CasesReport,
+  CompiledPolicy,
+  LoggedDecision,
+  PolicyDiff,
+  PolicyRequest,
+  PolicyValidation,
+  RoleInfo,
 } from '@clawback/policy';
+import { ACTION_NAMES, MATCH_FIELDS } from '@clawback/policy/actions';
+
+// Loaded when a policy command runs, not when the CLI starts (every other command's start-up).
+const policyPkg = () => import('@clawback/policy');
 
 async function readPolicy(file: string): Promise<{ bytes: Buffer; validation: PolicyValidation }> {
   const bytes = await readFileChecked(file, 'policy file');
+  const { validatePolicy } = await policyPkg();
   return { bytes, validation: validatePolicy(bytes) };
 }
 
 /** Read, validate and compile a policy file; POLICY_INVALID (exit 3) lists every problem. */
 export async function loadPolicyFile(file: string): Promise<CompiledPolicy> {
   const { validation } = await readPolicy(file);
+  const { compilePolicy, invalidPolicyError } = await policyPkg();
   if (!validation.ok || !validation.policy) throw invalidPolicyError(validation, file);
   return compilePolicy(validation.policy, validation.sha256);
 }
@@ -75,6 +66,7 @@ export interface EvalOptions {
 }
 
 export async function policyEval(opts: EvalOptions): Promise<LoggedDecision & { policySha256: string }> {
+  const { checkRequest, evaluate, evaluateAndLog } = await policyPkg();
   checkRequest(opts.request);
   const policy = await loadPolicyFile(opts.file);
   if (opts.log === undefined)
@@ -101,6 +93,7 @@ export async function policyEval(opts: EvalOptions): Promise<LoggedDecision & { 
 
 export async function policyTest(opts: { file: string; cases: string }): Promise<CasesReport> {
   const policy = await loadPolicyFile(opts.file);
+  const { parseCases, PolicyErrors, runCases } = await policyPkg();
   const parsed = parseCases(await readFileChecked(opts.cases, 'cases file'));
   if (parsed.errors.length > 0) {
     throw new ClawbackError(
@@ -116,6 +109,7 @@ export async function policyTest(opts: { file: string; cases: string }): Promise
 }
 
 export async function policyDiff(opts: { old: string; new: string }): Promise<PolicyDiff> {
+  const { diffPolicies } = await policyPkg();
   return diffPolicies(await loadPolicyFile(opts.old), await loadPolicyFile(opts.new));
 }
 
@@ -134,6 +128,7 @@ export async function policyRoles(opts: { dir: string }): Promise<(RoleInfo & { 
       .sort()
       .map(async (name) => ({ name, bytes: await readFileChecked(join(opts.dir, name), 'role policy') })),
   );
+  const { describeRoles } = await policyPkg();
   return describeRoles(files).map((r) => ({ ...r, path: join(opts.dir, r.file) }));
 }
 
@@ -169,6 +164,7 @@ export const policyCommands: CommandSpec[] = [
     async run(ctx) {
       if (ctx.args.length === 0) throw new ClawbackError(CoreErrors.USAGE, 'missing argument FILE');
       const results = await policyValidate({ files: ctx.args });
+      const { formatProblems } = await policyPkg();
       const ok = results.every((r) => r.ok);
       ctx.result(
         { ok, results: results.map(({ policy: _p, ...r }) => r) },
@@ -287,6 +283,7 @@ export const policyCommands: CommandSpec[] = [
       const oldFile = ctx.requireArg(0);
       const newFile = ctx.requireArg(1);
       const d = await policyDiff({ old: oldFile, new: newFile });
+      const { formatDiff } = await policyPkg();
       ctx.result(d, formatDiff(d, oldFile, newFile));
       return ctx.flag('fail-on-widen') && d.requiresApproval ? 1 : 0;
     },
@@ -299,6 +296,7 @@ export const policyCommands: CommandSpec[] = [
     examples: ['clawback policy roles examples/policies/roles --json'],
     async run(ctx) {
       const roles = await policyRoles({ dir: ctx.requireArg(0) });
+      const { formatProblems } = await policyPkg();
       const ok = roles.every((r) => r.ok);
       ctx.result(
         {
