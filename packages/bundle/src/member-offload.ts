@@ -39,6 +39,8 @@ export class MemberOffload {
   /** End of the data of the last member the worker took: the parsing thread need not read up to it. */
   skipTo = 0;
   private pool: HashPool | undefined;
+  /** False when the caller started the pool (and closes it). */
+  private readonly ownsPool: boolean;
   /** Bytes handed to the worker whose digest has not come back yet. */
   private backlog = 0;
   private lastEnd = -TAR_BLOCK;
@@ -46,9 +48,13 @@ export class MemberOffload {
   constructor(
     private readonly fd: number,
     fileSize: number,
+    /** A one-worker pool the caller started earlier (so its start-up overlapped the caller's work). */
+    given?: HashPool,
   ) {
+    this.ownsPool = given === undefined;
+    this.pool = given;
     // A large bundle will need the worker: start it now, so its start-up overlaps the manifest.
-    if (fileSize >= EAGER_WORKER_BYTES && coreFree()) this.pool = new HashPool(1);
+    if (!this.pool && fileSize >= EAGER_WORKER_BYTES && coreFree()) this.pool = new HashPool(1);
   }
 
   /**
@@ -79,7 +85,7 @@ export class MemberOffload {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    if (this.ownsPool) await this.pool?.close();
   }
 
   private locate(chunk: Buffer): number | undefined {

@@ -2,6 +2,7 @@ import { createSha256, type Sha256Hex } from '@clawback/core';
 import { Parser, type ReadEntry } from 'tar';
 import { BundleErrors } from './errors.js';
 import { type FileBlock, fileBlocks, untouchedFileStream } from './file-blocks.js';
+import type { HashPool } from './hash-pool.js';
 import { MAX_MANIFEST_BYTES } from './manifest.js';
 import type { FileEntry, Manifest } from './manifest-types.js';
 import { MemberOffload } from './member-offload.js';
@@ -50,6 +51,12 @@ export interface ReadBundleOptions {
   signal?: AbortSignal;
   /** Also compute the SHA-256 of the whole stream (costs one more hash pass). */
   hashWhole?: boolean;
+  /**
+   * For a bundle file: a one-worker HashPool the caller already started, to hash members on
+   * instead of starting one here, so the worker's start-up overlaps the caller's own work (the
+   * signature check). The caller closes it.
+   */
+  memberHashPool?: HashPool;
 }
 
 export interface ReadBundleResult {
@@ -87,7 +94,7 @@ export async function readBundle(
   // A verify of a file on disk (nothing written, no whole-stream digest) reads the file itself and
   // hashes members on two threads; anything else streams `source` as given.
   const file = !visitor.file && !options.hashWhole ? await untouchedFileStream(source) : undefined;
-  const offload = file ? new MemberOffload(file.fd, file.size) : undefined;
+  const offload = file ? new MemberOffload(file.fd, file.size, options.memberHashPool) : undefined;
   state.offload = offload;
   try {
     return await parseBlocks(

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_READ_LIMITS, HashPool, type Manifest, type ReadLimits, readBundle } from '@clawback/bundle';
 import { ClawbackError, CoreErrors, loadPublicKey, type PublicKey, readJsonChecked } from '@clawback/core';
 import {
@@ -15,6 +17,9 @@ import {
 } from '@clawback/verify';
 import { openBundle, requireFile } from './io.js';
 import { signaturePathFor } from './sign-bundle.js';
+
+/** Below this a member-hashing worker costs more than it saves (bundle's MemberOffload agrees). */
+const EAGER_MEMBER_WORKER_BYTES = 8 * 1024 * 1024;
 
 export interface VerifyBundleFileOptions {
   bundlePath: string;
@@ -86,8 +91,16 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
   const pool = wantDigest ? new HashPool(1) : undefined;
   const whole = pool?.hash(options.bundlePath);
   whole?.catch(() => undefined);
+  // Otherwise the second core hashes members: start its worker now, so its start-up overlaps
+  // the signature check instead of following it.
+  const memberPool =
+    !wantDigest &&
+    availableParallelism() > 1 &&
+    (await stat(options.bundlePath)).size >= EAGER_MEMBER_WORKER_BYTES
+      ? new HashPool(1)
+      : undefined;
   try {
-    const manifest = await checkManifestAndContents(checks, signatureJson, options);
+    const manifest = await checkManifestAndContents(checks, signatureJson, options, memberPool);
     let digest: { sha256: string; size: number } | undefined;
     try {
       digest = await whole;
@@ -113,6 +126,7 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
     };
   } finally {
     await pool?.close();
+    await memberPool?.close();
   }
 }
 
@@ -121,6 +135,7 @@ async function checkManifestAndContents(
   checks: Check[],
   signatureJson: unknown,
   options: VerifyBundleFileOptions,
+  memberHashPool: HashPool | undefined,
 ): Promise<Manifest | undefined> {
   let signed: ReturnType<typeof verifyManifestSignature>;
   try {
@@ -139,6 +154,7 @@ async function checkManifestAndContents(
     const r = await readBundle(await openBundle(options.bundlePath), {
       expectedManifest: signed.manifestBytes,
       limits: { ...DEFAULT_READ_LIMITS, ...options.limits },
+      ...(memberHashPool ? { memberHashPool } : {}),
     });
     checks.push(
       pass(
