@@ -32,8 +32,9 @@ export async function extractBundle(
   const durable = options.durable ?? true;
   const target = (p: string) => join(root, ...p.split('/'));
   const open = new Set<FileHandle>();
-  // Files are written one after another, so they share one pair of write blocks.
-  const blocks = allocWriteBlocks();
+  // Files are written one after another; a finished file's last writes complete in the
+  // background while the next file fills another pair of write blocks.
+  const blocks = new BlockPairs();
   const syncs = durable ? new BackgroundSync() : undefined;
   try {
     const result = await readBundle(source, options, {
@@ -64,7 +65,7 @@ async function openWriter(
   path: string,
   mode: number,
   handles: Set<FileHandle>,
-  blocks: WriteBlocks,
+  pairs: BlockPairs,
   syncs: BackgroundSync | undefined,
 ): Promise<FileWriter> {
   await mkdir(dirname(path), { recursive: true });
@@ -80,31 +81,76 @@ async function openWriter(
     throw writeError(path, cause);
   }
   handles.add(fh);
+  let blocks: WriteBlocks;
+  try {
+    blocks = await pairs.acquire();
+  } catch (cause) {
+    handles.delete(fh);
+    await fh.close().catch(() => undefined);
+    throw cause;
+  }
   const out = new BatchedWriter(fh, blocks);
   const failed = (cause: unknown) => {
     throw writeError(path, cause);
+  };
+  // The last writes and the mode, then the blocks go back to the pool (on failure too).
+  const complete = async () => {
+    try {
+      await out.drain();
+      await fh.chmod(mode);
+    } catch (cause) {
+      failed(cause);
+    } finally {
+      pairs.release(blocks);
+    }
   };
   return {
     write(chunk) {
       return out.write(chunk)?.catch(failed);
     },
     async finish() {
-      let queued = false;
+      if (syncs) {
+        // Durable: the background job waits for `complete`, fsyncs and closes; its failure
+        // fails `settle()`, which runs before the completion manifest is written.
+        await syncs.add(fh, () => handles.delete(fh), complete());
+        return;
+      }
       try {
-        await out.drain().catch(failed);
-        await fh.chmod(mode);
-        if (syncs) {
-          await syncs.add(fh, () => handles.delete(fh)).catch(failed);
-          queued = true;
-        }
+        await complete();
       } finally {
-        if (!queued) {
-          handles.delete(fh);
-          await fh.close();
-        }
+        handles.delete(fh);
+        await fh.close();
       }
     },
   };
+}
+
+/**
+ * Write-block pairs for the files of one extraction: a finished file keeps its pair until its
+ * last write is done while the next file fills another. At most `max` pairs (2 MiB each) exist.
+ */
+class BlockPairs {
+  private readonly free: WriteBlocks[] = [];
+  private readonly waiters: Array<(b: WriteBlocks) => void> = [];
+  private allocated = 0;
+
+  constructor(private readonly max = 3) {}
+
+  acquire(): Promise<WriteBlocks> {
+    const ready = this.free.pop();
+    if (ready) return Promise.resolve(ready);
+    if (this.allocated < this.max) {
+      this.allocated += 1;
+      return Promise.resolve(allocWriteBlocks());
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(blocks: WriteBlocks): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(blocks);
+    else this.free.push(blocks);
+  }
 }
 
 async function mkdirSafe(path: string): Promise<void> {
