@@ -19,6 +19,7 @@ const bundlePkg = () => import('@clawback/bundle');
 const signPkg = () => import('@clawback/sign');
 // `bundle verify` needs only the file verifier: its own entry point keeps the build side unloaded.
 const signVerifyPkg = () => import('@clawback/sign/verify');
+const signBundlePkg = () => import('@clawback/sign/bundle');
 const verifyPkg = () => import('@clawback/verify');
 
 /** In GitHub Actions, record the source the bundle was built from when agent.yaml does not. */
@@ -76,7 +77,7 @@ const build: CommandSpec = {
     const files = r.manifest.files.filter((f) => f.type === 'file').length;
     let signature: string | undefined;
     if (signers.length > 0) {
-      const { signBuiltManifest } = await signPkg();
+      const { signBuiltManifest } = await signBundlePkg();
       signature = (await signBuiltManifest({ bundlePath: r.path, manifestBytes: r.manifestBytes, signers }))
         .signaturePath;
     }
@@ -117,7 +118,7 @@ const sign: CommandSpec = {
   async run(ctx) {
     const refs = ctx.strings('key');
     if (refs.length === 0) return usage(ctx, '--key is required');
-    const { signBundleFile } = await signPkg();
+    const { signBundleFile } = await signBundlePkg();
     const signers = [];
     for (const ref of refs) signers.push(await loadSigner(ref, ctx.env));
     const sigPath = ctx.string('signature');
@@ -147,7 +148,7 @@ const inspect: CommandSpec = {
   async run(ctx) {
     const path = ctx.requireArg(0);
     const { readBundle } = await bundlePkg();
-    const { openBundle } = await signPkg();
+    const { openBundle } = await signBundlePkg();
     const r = await readBundle(await openBundle(path), { hashWhole: true });
     const m = r.manifest;
     ctx.result(
