@@ -21,6 +21,7 @@ export const demoCommands: CommandSpec[] = [
     exitCodes: [
       { code: 2, meaning: '--dir is not empty' },
       { code: 70, meaning: 'a step of the story did not end as expected (the message names it)' },
+      { code: 130, meaning: 'interrupted (Ctrl-C, or 143 for SIGTERM): agents and servers stopped first' },
     ],
     examples: ['npm start', 'npm start -- --keep', 'clawback demo --dir ./demo --json'],
     async run(ctx) {

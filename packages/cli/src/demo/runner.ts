@@ -38,15 +38,30 @@ export function clawbackRunner(io: CliIo, baseEnv: Record<string, string>): Runn
   };
 }
 
-/** `clawback-updater ARGV…` as a child process (the built bin). */
-export function updaterRunner(io: CliIo): Runner {
+/** A runner of child processes that can stop the ones still running. */
+export type ProcessRunner = Runner & { stopAll(): Promise<void> };
+
+/**
+ * `clawback-updater ARGV…` as a child process (the built bin). Each runs in its own process
+ * group, with the restart hook and the agent it starts, so `stopAll` can end an install
+ * interrupted mid-way without leaving a hook or an agent behind (the updater is crash-safe).
+ */
+export function updaterRunner(io: CliIo): ProcessRunner {
   if (!existsSync(UPDATER_BIN)) {
     throw new ClawbackError(CoreErrors.FILE_NOT_FOUND, `clawback-updater is not built (${UPDATER_BIN})`, {
       hint: 'Run `npm run build` (npm start builds first).',
     });
   }
-  return (argv, env = {}) =>
-    new Promise((done, fail) => {
+  const running = new Map<number, Promise<unknown>>();
+  let stopped = false;
+  const run: Runner = (argv, env = {}) => {
+    if (stopped) {
+      return Promise.reject(
+        new ClawbackError(CoreErrors.INTERNAL, 'the demo is stopping: no new clawback-updater runs'),
+      );
+    }
+    let pid: number | undefined;
+    const done = new Promise<StepOutcome>((finish, fail) => {
       const child = spawn(process.execPath, [UPDATER_BIN, ...argv], {
         cwd: io.cwd,
         // The agents the restart hook starts run on this same Node.
@@ -57,14 +72,39 @@ export function updaterRunner(io: CliIo): Runner {
           ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       child.on('error', fail);
-      child.on('close', (code) => done({ code: code ?? 70, stdout, stderr }));
+      child.on('close', (code) => {
+        if (child.pid !== undefined) running.delete(child.pid);
+        finish({ code: code ?? 70, stdout, stderr });
+      });
+      pid = child.pid;
     });
+    if (pid !== undefined)
+      running.set(
+        pid,
+        done.catch(() => undefined),
+      );
+    return done;
+  };
+  const stopAll = async () => {
+    stopped = true;
+    const waits = [...running.entries()].map(([pid, exited]) => {
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      return exited;
+    });
+    await Promise.all(waits);
+  };
+  return Object.assign(run, { stopAll });
 }
 
 /** Fails the demo with what the step printed when it did not exit as the story expects. */

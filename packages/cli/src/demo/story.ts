@@ -35,7 +35,7 @@ import {
   tamperedCopyRefused,
 } from './pipeline.js';
 import { driveRollout, type RolloutOutcome, type StageSpec, startRollout } from './rollout.js';
-import { clawbackRunner, expectCode, updaterRunner } from './runner.js';
+import { clawbackRunner, expectCode, type ProcessRunner, updaterRunner } from './runner.js';
 
 export const DEMO_DEVICES = 5;
 
@@ -124,6 +124,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dir = await workspace(o);
   const cleanup: (() => Promise<unknown>)[] = [];
   let devices: DemoDevice[] = [];
+  let installs: ProcessRunner | undefined;
+  let tornDown: Promise<void> | undefined;
+  // Agents run detached from this process: whatever ends the demo must stop them (once).
+  const tearDown = () => {
+    tornDown ??= (async () => {
+      // Installs still running first (they may be about to restart an agent), then the agents.
+      await installs?.stopAll();
+      await Promise.all(devices.map((d) => stopAgent(d)));
+      for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+      if (!o.keep && !o.dir) await rm(dir, { recursive: true, force: true });
+    })();
+    return tornDown;
+  };
+  // Ctrl-C in the middle of the story: clean up as at the end, then exit as interrupted.
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`\n${signal}: stopping the agents, the console and the servers…`);
+    void tearDown().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     say(`Clawback demo in ${dir}\n`);
     say('1. Workspace: keys, TUF repository, change policy, agent policy');
@@ -132,6 +152,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     cleanup.push(() => github.close());
     const clawback = clawbackRunner(o.io, {});
     const updater = updaterRunner(o.io);
+    installs = updater;
     const pipeline: Pipeline = {
       dir,
       clawback,
@@ -317,14 +338,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       dashboard: o.keep ? dashboard : null,
     };
     if (o.keep) {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
       await (o.untilStopped ?? signals)();
       say('stopping the console, the servers and the agents…');
     }
     return result;
   } finally {
-    await Promise.all(devices.map((d) => stopAgent(d)));
-    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
-    if (!o.keep && !o.dir) await rm(dir, { recursive: true, force: true });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await tearDown();
   }
 }
 
