@@ -29,6 +29,7 @@ export {
   type ResourceLimits,
   type SourceRef,
 } from './manifest-types.js';
+export { startMemberHashing } from './member-offload.js';
 export { ancestorsOf, comparePaths, MAX_PATH_LENGTH, pathProblem, symlinkTargetProblem } from './paths.js';
 export {
   type BuildDefinition,

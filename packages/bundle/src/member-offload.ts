@@ -21,6 +21,16 @@ const EAGER_WORKER_BYTES = 8 * 1024 * 1024;
 const MAX_WORKER_BACKLOG = 16 * 1024 * 1024;
 
 /**
+ * The member-hashing worker a verify of a `fileSize`-byte bundle file will want, started now so
+ * its start-up overlaps the caller's own work (the signature check); undefined when the bundle
+ * is too small for one to pay off or no core is free. Pass it to `readBundle` as
+ * `memberHashPool`; the caller closes it.
+ */
+export function startMemberHashing(fileSize: number): HashPool | undefined {
+  return fileSize >= EAGER_WORKER_BYTES && coreFree() ? new HashPool(1) : undefined;
+}
+
+/**
  * Splits member hashing between the parsing thread and one worker when the bundle is a file
  * the worker can read too (design §5: each file's digest is checked; issue 2: use both cores).
  *
@@ -52,9 +62,8 @@ export class MemberOffload {
     given?: HashPool,
   ) {
     this.ownsPool = given === undefined;
-    this.pool = given;
     // A large bundle will need the worker: start it now, so its start-up overlaps the manifest.
-    if (!this.pool && fileSize >= EAGER_WORKER_BYTES && coreFree()) this.pool = new HashPool(1);
+    this.pool = given ?? startMemberHashing(fileSize);
   }
 
   /**

@@ -1,6 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { DEFAULT_READ_LIMITS, HashPool, type Manifest, type ReadLimits, readBundle } from '@clawback/bundle';
+import {
+  DEFAULT_READ_LIMITS,
+  HashPool,
+  type Manifest,
+  type ReadLimits,
+  readBundle,
+  startMemberHashing,
+} from '@clawback/bundle';
 import { ClawbackError, CoreErrors, loadPublicKey, type PublicKey, readJsonChecked } from '@clawback/core';
 import {
   type Check,
@@ -17,9 +23,6 @@ import {
 } from '@clawback/verify';
 import { openBundle, requireFile } from './io.js';
 import { signaturePathFor } from './sign-bundle.js';
-
-/** Below this a member-hashing worker costs more than it saves (bundle's MemberOffload agrees). */
-const EAGER_MEMBER_WORKER_BYTES = 8 * 1024 * 1024;
 
 export interface VerifyBundleFileOptions {
   bundlePath: string;
@@ -91,14 +94,9 @@ export async function verifyBundleFile(options: VerifyBundleFileOptions): Promis
   const pool = wantDigest ? new HashPool(1) : undefined;
   const whole = pool?.hash(options.bundlePath);
   whole?.catch(() => undefined);
-  // Otherwise the second core hashes members: start its worker now, so its start-up overlaps
-  // the signature check instead of following it.
-  const memberPool =
-    !wantDigest &&
-    availableParallelism() > 1 &&
-    (await stat(options.bundlePath)).size >= EAGER_MEMBER_WORKER_BYTES
-      ? new HashPool(1)
-      : undefined;
+  // A free core hashes members: start its worker now, so its start-up overlaps the signature
+  // check instead of following it (none when the whole-file hash already took the free core).
+  const memberPool = startMemberHashing((await stat(options.bundlePath)).size);
   try {
     const manifest = await checkManifestAndContents(checks, signatureJson, options, memberPool);
     let digest: { sha256: string; size: number } | undefined;
