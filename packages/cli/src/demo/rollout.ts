@@ -1,9 +1,10 @@
 /** Rollouts in the demo: registered, planned and started with the real `clawback console` commands. */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ClawbackError, CoreErrors } from '@clawback/core';
 import type { ApplyOutcome, DemoConsole, DemoDevice } from './fleet.js';
 import { applyRound } from './fleet.js';
-import { AGENT } from './pipeline.js';
+import { AGENT, type ReleaseOutcome } from './pipeline.js';
 import { expectCode, parseJson, type Runner } from './runner.js';
 
 export interface StageSpec {
@@ -105,4 +106,84 @@ export async function driveRollout(o: {
     o.onRound(round, view);
   }
   return { view, rounds };
+}
+
+/** The stages of each rollout in the story: 1.0.0 everywhere at once, the others canary first. */
+const STAGES: Record<string, StageSpec[]> = {
+  '1.0.0': [{ name: 'everyone', percent: 100, maxFailures: 0 }],
+  '1.1.0': [
+    { name: 'canary', devices: 1, maxFailures: 0 },
+    { name: '40%', percent: 40, maxFailures: 0 },
+    { name: 'everyone', percent: 100, maxFailures: 0 },
+  ],
+  '1.2.0': [
+    { name: 'canary', devices: 1, maxFailures: 0 },
+    { name: 'everyone', percent: 100, maxFailures: 0 },
+  ],
+};
+
+/** One polling round in a line: what each device that had something to do did. */
+export function roundLine(round: ApplyOutcome[]): string {
+  const acted = round.filter((r) => r.outcome !== 'up-to-date');
+  if (acted.length === 0) return 'no device had anything to do';
+  return acted
+    .map(
+      (r) =>
+        `${r.device} ${r.outcome}${r.version ? ` ${r.version}` : ''}${r.reasonCode ? ` (${r.reasonCode})` : ''}`,
+    )
+    .join(', ');
+}
+
+/**
+ * Step 6: 1.0.0 and 1.1.0 must reach every device; 1.2.0's canary must roll back by itself and
+ * the rollout must halt. Anything else fails the demo, naming what happened.
+ */
+export async function rollOutReleases(o: {
+  dir: string;
+  clawback: Runner;
+  updater: Runner;
+  console: DemoConsole;
+  devices: DemoDevice[];
+  releases: ReleaseOutcome[];
+  say: (line: string) => void;
+}): Promise<{ rollouts: RolloutOutcome[]; canary: ApplyOutcome }> {
+  const rollouts: RolloutOutcome[] = [];
+  for (const [version, stages] of Object.entries(STAGES)) {
+    const rel = o.releases.find((r) => r.version === version);
+    if (!rel?.changeRecord)
+      throw new ClawbackError(CoreErrors.INTERNAL, `release ${version} was not published`);
+    const ro = await startRollout({ ...o, version, changeRecord: rel.changeRecord, stages });
+    o.say(
+      `  ${version}: rollout ${ro.id} — ${ro.stages.map((s) => `${s.name} ${s.devices.length}`).join(', ')}`,
+    );
+    const driven = await driveRollout({
+      ...o,
+      id: ro.id,
+      onRound: (round, view) => o.say(`    ${roundLine(round)} → ${view.rollout.state}`),
+    });
+    rollouts.push({
+      version,
+      id: ro.id,
+      stages: ro.stages,
+      state: driven.view.rollout.state,
+      haltReason: driven.view.rollout.halt_reason,
+      rounds: driven.rounds,
+    });
+  }
+  for (const ro of rollouts.slice(0, 2)) {
+    if (ro.state !== 'completed')
+      throw new ClawbackError(
+        CoreErrors.INTERNAL,
+        `demo: the ${ro.version} rollout ended ${ro.state}: ${ro.haltReason}`,
+      );
+  }
+  const bad = rollouts[2] as RolloutOutcome;
+  const canary = bad.rounds.flat().find((r) => r.version === '1.2.0' && r.outcome !== 'committed');
+  if (bad.state !== 'halted' || canary?.outcome !== 'rolled-back') {
+    throw new ClawbackError(
+      CoreErrors.INTERNAL,
+      `demo: the 1.2.0 rollout ended ${bad.state} (canary ${canary?.outcome ?? 'none'}), expected a rollback and an automatic halt`,
+    );
+  }
+  return { rollouts, canary };
 }

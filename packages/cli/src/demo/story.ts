@@ -34,7 +34,7 @@ import {
   showPolicies,
   tamperedCopyRefused,
 } from './pipeline.js';
-import { driveRollout, type RolloutOutcome, type StageSpec, startRollout } from './rollout.js';
+import { type RolloutOutcome, rollOutReleases, roundLine } from './rollout.js';
 import { clawbackRunner, expectCode, type ProcessRunner, updaterRunner } from './runner.js';
 
 export const DEMO_DEVICES = 5;
@@ -57,25 +57,12 @@ export interface DemoResult {
   devices: { id: string; committed: string | null }[];
   /** What every device did when polling once more after the halt. */
   afterHalt: ApplyOutcome[];
-  canary: ApplyOutcome | null;
+  canary: ApplyOutcome;
   alerts: ReceivedAlert[];
   evidence: EvidenceOutcome;
   audit: AuditOutcome;
   dashboard: string | null;
 }
-
-const STAGES: Record<string, StageSpec[]> = {
-  '1.0.0': [{ name: 'everyone', percent: 100, maxFailures: 0 }],
-  '1.1.0': [
-    { name: 'canary', devices: 1, maxFailures: 0 },
-    { name: '40%', percent: 40, maxFailures: 0 },
-    { name: 'everyone', percent: 100, maxFailures: 0 },
-  ],
-  '1.2.0': [
-    { name: 'canary', devices: 1, maxFailures: 0 },
-    { name: 'everyone', percent: 100, maxFailures: 0 },
-  ],
-};
 
 function signals(): Promise<void> {
   return new Promise((done) => {
@@ -105,17 +92,6 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: n
       throw new ClawbackError(CoreErrors.INTERNAL, `demo: timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function roundLine(round: ApplyOutcome[]): string {
-  const acted = round.filter((r) => r.outcome !== 'up-to-date');
-  if (acted.length === 0) return 'no device had anything to do';
-  return acted
-    .map(
-      (r) =>
-        `${r.device} ${r.outcome}${r.version ? ` ${r.version}` : ''}${r.reasonCode ? ` (${r.reasonCode})` : ''}`,
-    )
-    .join(', ');
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
@@ -198,48 +174,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     say(`  console ${console.url}; devices ${devices.map((d) => d.id).join(', ')} enrolled`);
 
     say('\n6. Staged rollouts');
-    const rollouts: RolloutOutcome[] = [];
-    for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
-      const rel = releases.find((r) => r.version === version);
-      if (!rel?.changeRecord)
-        throw new ClawbackError(CoreErrors.INTERNAL, `release ${version} was not published`);
-      const stages = STAGES[version] as StageSpec[];
-      const ro = await startRollout({
-        dir,
-        clawback,
-        console,
-        version,
-        changeRecord: rel.changeRecord,
-        stages,
-      });
-      say(
-        `  ${version}: rollout ${ro.id} — ${ro.stages.map((s) => `${s.name} ${s.devices.length}`).join(', ')}`,
-      );
-      const driven = await driveRollout({
-        clawback,
-        updater,
-        console,
-        devices,
-        id: ro.id,
-        onRound: (round, view) => say(`    ${roundLine(round)} → ${view.rollout.state}`),
-      });
-      rollouts.push({
-        version,
-        id: ro.id,
-        stages: ro.stages,
-        state: driven.view.rollout.state,
-        haltReason: driven.view.rollout.halt_reason,
-        rounds: driven.rounds,
-      });
-    }
+    const { rollouts, canary } = await rollOutReleases({
+      dir,
+      clawback,
+      updater,
+      console,
+      devices,
+      releases,
+      say,
+    });
     const bad = rollouts[2] as RolloutOutcome;
-    const canary = bad.rounds.flat().find((r) => r.version === '1.2.0' && r.outcome !== 'committed') ?? null;
-    if (bad.state !== 'halted' || !canary) {
-      throw new ClawbackError(
-        CoreErrors.INTERNAL,
-        `demo: 1.2.0 rollout ended ${bad.state}, expected an automatic halt`,
-      );
-    }
     const failed = canary.failedChecks[0];
     say(
       `  canary ${canary.device}: ${canary.outcome} (${canary.reasonCode})${failed ? ` — ${failed.check}: ${failed.measured} ${failed.unit ?? ''} > ${failed.limit}` : ''}`,
