@@ -11,26 +11,10 @@ import type * as SigstoreCore from '@sigstore/core';
 import type * as ProtobufSpecs from '@sigstore/protobuf-specs';
 import type * as SigstoreVerify from '@sigstore/verify';
 
+// `require` caches each module after its first load, so these cost a map lookup after that.
 const load = createRequire(import.meta.url);
 
-let core: typeof SigstoreCore | undefined;
-let verify: typeof SigstoreVerify | undefined;
-let bundle: typeof SigstoreBundle | undefined;
-let specs: typeof ProtobufSpecs | undefined;
-
-export const sigstoreCore = (): typeof SigstoreCore => {
-  core ??= load('@sigstore/core') as typeof SigstoreCore;
-  return core;
-};
-export const sigstoreVerify = (): typeof SigstoreVerify => {
-  verify ??= load('@sigstore/verify') as typeof SigstoreVerify;
-  return verify;
-};
-export const sigstoreBundle = (): typeof SigstoreBundle => {
-  bundle ??= load('@sigstore/bundle') as typeof SigstoreBundle;
-  return bundle;
-};
-export const protobufSpecs = (): typeof ProtobufSpecs => {
-  specs ??= load('@sigstore/protobuf-specs') as typeof ProtobufSpecs;
-  return specs;
-};
+export const sigstoreCore = () => load('@sigstore/core') as typeof SigstoreCore;
+export const sigstoreVerify = () => load('@sigstore/verify') as typeof SigstoreVerify;
+export const sigstoreBundle = () => load('@sigstore/bundle') as typeof SigstoreBundle;
+export const protobufSpecs = () => load('@sigstore/protobuf-specs') as typeof ProtobufSpecs;
