@@ -6,7 +6,7 @@
  */
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashFile } from '@clawback/core';
+import { ClawbackError, CoreErrors, hashFile } from '@clawback/core';
 import { expectCode, parseJson, REPO_ROOT, type Runner } from './runner.js';
 
 export const AGENT = 'com.openclaw.sensor_parser';
@@ -115,9 +115,13 @@ export async function prepareRepository(p: Pipeline): Promise<void> {
 export async function showPolicies(p: Pipeline, recording: DemoRecording): Promise<void> {
   const policy = recording.exchanges.find((x) => x.path.includes('/contents/.clawback/change-policy.yaml'));
   const content = (policy?.response as { content?: string } | undefined)?.content;
-  if (content) await writeFile(join(p.dir, 'change-policy.yaml'), Buffer.from(content, 'base64'));
+  if (!content) throw new ClawbackError(CoreErrors.INTERNAL, 'the demo recording has no change policy');
+  const text = Buffer.from(content, 'base64').toString('utf8');
+  await writeFile(join(p.dir, 'change-policy.yaml'), text);
+  const { parseChangePolicy } = await import('@clawback/approvals');
+  const rules = parseChangePolicy(text);
   p.say(
-    '  change policy (.clawback/change-policy.yaml on main): 1 approval, build + test checks, no self-approval',
+    `  change policy (.clawback/change-policy.yaml on main): ${rules.approvals.required} approval(s) from someone other than the author, checks ${rules.checks.map((c) => c.name).join(' + ')}`,
   );
   const agentPolicy = join(SAMPLE_APP, 'policies', 'sensor-parser.yaml');
   const v = parseJson<{ ok: boolean; files?: unknown[] }>(
