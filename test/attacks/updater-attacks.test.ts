@@ -23,7 +23,7 @@ import { type ApplyResult, applyUpdate, initDevice, openDevice } from '@clawback
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', '..', 'packages', 'updater', 'dist', 'bin.js');
+const BIN = join(import.meta.dirname, '..', '..', 'packages', 'updater', 'dist', 'clawback-updater.mjs');
 
 let lab: UpdaterLab;
 let tmp: string;

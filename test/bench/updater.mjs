@@ -23,7 +23,7 @@ const SIZES_MIB = opt('sizes', '64,512').split(',').map(Number);
 const RUNS = Math.max(1, Number(opt('runs', '3')));
 const FILES = 64;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'packages/updater/dist/bin.js');
+const BIN = join(ROOT, 'packages/updater/dist/clawback-updater.mjs');
 const TESTING = join(ROOT, 'packages/testing/dist/index.js');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 for (const f of [BIN, TESTING]) {

@@ -26,7 +26,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', '..', 'packages', 'updater', 'dist', 'bin.js');
+const BIN = join(import.meta.dirname, '..', '..', 'packages', 'updater', 'dist', 'clawback-updater.mjs');
 const APPLY_STEPS = [
   'verifyRelease',
   'download',

@@ -22,7 +22,7 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 const BINS: Record<string, string> = {
   clawback: 'packages/cli/dist/bin.js',
   'clawback-tuf-conformance': 'packages/updater/dist/tuf/conformance-cli.js',
-  'clawback-updater': 'packages/updater/dist/bin.js',
+  'clawback-updater': 'packages/updater/dist/clawback-updater.mjs',
   'clawback-console': 'packages/console/dist/bin.js',
 };
 

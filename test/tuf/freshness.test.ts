@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addRelease, refreshRepo } from '@clawback/sign';
 import { readTimeFloor } from '@clawback/updater';
@@ -50,6 +50,24 @@ describe('freshness, rollback and mix-and-match', () => {
     // Not due again a minute later: cron-safe, nothing re-signed.
     const again = await refreshRepo({ repo: h.repo, now: new Date(later.getTime() + 60_000) });
     expect(again.resigned).toEqual([]);
+  });
+
+  it('a refresh of an unchanged repository writes no metadata file', async () => {
+    const device = await h.device('unchanged', { now: () => days(1, h.t0) });
+    const first = await device.refresh();
+    const dir = join(h.dir, 'devices', 'unchanged', 'tuf');
+    const files = ['root.json', 'timestamp.json', 'snapshot.json', 'targets.json'];
+    const ids = async () =>
+      Promise.all(
+        files.map(async (f) => ({
+          f,
+          ...(({ ino, mtimeMs }) => ({ ino, mtimeMs }))(await stat(join(dir, f))),
+        })),
+      );
+    const before = await ids();
+    expect((await device.refresh()).timestampVersion).toBe(first.timestampVersion);
+    // Every file is still the same inode: nothing was rewritten (atomic writes replace the inode).
+    expect(await ids()).toEqual(before);
   });
 
   it('refuses a timestamp older than the one it trusts (rollback)', async () => {

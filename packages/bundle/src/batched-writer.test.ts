@@ -57,4 +57,36 @@ describe('BatchedWriter', () => {
     await fh.close();
     expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('EBADF');
   });
+
+  it('fills its first block while the file is still opening, then writes in order', async () => {
+    const path = join(tmp, 'late.bin');
+    let opened!: (fh: Awaited<ReturnType<typeof open>>) => void;
+    const opening = new Promise<Awaited<ReturnType<typeof open>>>((resolve) => {
+      opened = resolve;
+    });
+    const w = new BatchedWriter(opening, allocWriteBlocks(100));
+    const chunks = [40, 50].map((n) => randomBytes(n));
+    // Both fit the first block: neither waits for the open.
+    for (const c of chunks) expect(w.write(c)).toBeUndefined();
+    const more = randomBytes(250);
+    const spanning = w.write(more); // fills blocks: has to wait for the open
+    opened(await open(path, 'w'));
+    await spanning;
+    await w.drain();
+    await (await opening).close();
+    expect((await readFile(path)).equals(Buffer.concat([...chunks, more]))).toBe(true);
+  });
+
+  it('surfaces a failed open like a failed write', async () => {
+    const failedOpen = open(join(tmp, 'missing-dir', 'x.bin'), 'wx');
+    const w = new BatchedWriter(failedOpen, allocWriteBlocks(16));
+    let error: unknown;
+    try {
+      for (let i = 0; i < 4; i++) await w.write(Buffer.alloc(16, i));
+      await w.drain();
+    } catch (err) {
+      error = err;
+    }
+    expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('ENOENT');
+  });
 });

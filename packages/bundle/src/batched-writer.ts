@@ -20,16 +20,26 @@ export function allocWriteBlocks(size = WRITE_BATCH_BYTES): WriteBlocks {
  * network buffer survives into the old generation and raises peak RSS), and memory is exactly
  * the two blocks. Bytes reach the file in order; an error surfaces from a later `write` or
  * from `drain`.
+ *
+ * The file may still be opening (`fh` a promise): the first block fills meanwhile, so a caller
+ * streaming many small files never waits for an open (a thread-pool round trip each); a failed
+ * open surfaces like a failed write.
  */
 export class BatchedWriter {
   private fill = 0;
   private current = 0;
   private inflight: Promise<void> = Promise.resolve();
 
+  private readonly fh: Promise<FileHandle>;
+
   constructor(
-    private readonly fh: FileHandle,
+    fh: FileHandle | Promise<FileHandle>,
     private readonly blocks: WriteBlocks = allocWriteBlocks(),
-  ) {}
+  ) {
+    this.fh = Promise.resolve(fh);
+    // Observed by the first write or drain; never left unhandled meanwhile.
+    this.fh.catch(() => undefined);
+  }
 
   /**
    * Queue a chunk. Returns a promise only when the caller must wait (a full block had to wait
@@ -67,7 +77,7 @@ export class BatchedWriter {
   private submit(): Promise<void> {
     const block = (this.blocks[this.current] as Buffer).subarray(0, this.fill);
     const before = this.inflight;
-    const next = before.then(() => writeAll(this.fh, block));
+    const next = before.then(async () => writeAll(await this.fh, block));
     // Observed by the next submit or drain; never left unhandled meanwhile.
     next.catch(() => undefined);
     this.inflight = next;

@@ -31,7 +31,7 @@ export async function extractBundle(
   await prepareDestination(root);
   const durable = options.durable ?? true;
   const target = (p: string) => join(root, ...p.split('/'));
-  const open = new Set<FileHandle>();
+  const files = new OpenFiles(root);
   // Files are written one after another; a finished file's last writes complete in the
   // background while the next file fills another pair of write blocks.
   const blocks = new BlockPairs();
@@ -40,12 +40,13 @@ export async function extractBundle(
     const result = await readBundle(source, options, {
       directory: async (e) => {
         await mkdirSafe(target(e.path));
+        files.directoryExists(target(e.path));
       },
       symlink: async (e) => {
         await mkdir(dirname(target(e.path)), { recursive: true });
         await symlink(e.target, target(e.path));
       },
-      file: async (e) => openWriter(target(e.path), e.mode, open, blocks, syncs),
+      file: async (e) => openWriter(target(e.path), e.mode, files, blocks, syncs),
     });
     // Every file is on disk before the manifest, which marks a complete extraction, is written.
     await syncs?.settle();
@@ -54,47 +55,33 @@ export async function extractBundle(
     return result;
   } catch (err) {
     await syncs?.settle().catch(() => undefined);
-    await Promise.all([...open].map((fh) => fh.close().catch(() => undefined)));
+    await files.closeAll();
     await emptyDirectory(root);
     if (err instanceof ClawbackError) throw err;
     throw writeError(root, err);
   }
 }
 
+/**
+ * A writer for one file. It returns before the file is open: the open (and, for a directory not
+ * seen yet, a mkdir) runs on the thread pool while the first block fills, so a bundle of many
+ * small files does not stall the stream on two round trips per file.
+ */
 async function openWriter(
   path: string,
   mode: number,
-  handles: Set<FileHandle>,
+  files: OpenFiles,
   pairs: BlockPairs,
   syncs: BackgroundSync | undefined,
 ): Promise<FileWriter> {
-  await mkdir(dirname(path), { recursive: true });
-  let fh: FileHandle;
-  try {
-    // O_EXCL + O_NOFOLLOW: never overwrite, never write through a link.
-    fh = await open(
-      path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      mode,
-    );
-  } catch (cause) {
-    throw writeError(path, cause);
-  }
-  handles.add(fh);
-  let blocks: WriteBlocks;
-  try {
-    blocks = await pairs.acquire();
-  } catch (cause) {
-    handles.delete(fh);
-    await fh.close().catch(() => undefined);
-    throw cause;
-  }
-  const out = new BatchedWriter(fh, blocks);
+  const blocks = await pairs.acquire();
+  const opening = files.open(path, mode);
+  const out = new BatchedWriter(opening, blocks);
   const failed = (cause: unknown) => {
     throw writeError(path, cause);
   };
   // The last writes and the mode, then the blocks go back to the pool (on failure too).
-  const complete = async () => {
+  const complete = async (fh: FileHandle) => {
     try {
       await out.drain();
       await fh.chmod(mode);
@@ -109,20 +96,80 @@ async function openWriter(
       return out.write(chunk)?.catch(failed);
     },
     async finish() {
+      let fh: FileHandle;
+      try {
+        fh = await opening;
+      } catch (cause) {
+        pairs.release(blocks);
+        failed(cause);
+        return;
+      }
       if (syncs) {
         // Durable: the background job waits for `complete`, fsyncs and closes; its failure
         // fails `settle()`, which runs before the completion manifest is written.
-        await syncs.add(fh, () => handles.delete(fh), complete());
+        await syncs.add(fh, () => files.closed(fh), complete(fh));
         return;
       }
       try {
-        await complete();
+        await complete(fh);
       } finally {
-        handles.delete(fh);
+        files.closed(fh);
         await fh.close();
       }
     },
   };
+}
+
+/** The files of one extraction that are open or opening, so a failure can close them all. */
+class OpenFiles {
+  private readonly handles = new Set<FileHandle>();
+  private readonly opening = new Set<Promise<FileHandle>>();
+  /** Directories made (or being made) in this extraction: later files skip the mkdir. */
+  private readonly directories = new Map<string, Promise<unknown>>();
+
+  constructor(root: string) {
+    this.directories.set(root, Promise.resolve());
+  }
+
+  directoryExists(path: string): void {
+    this.directories.set(path, Promise.resolve());
+  }
+
+  open(path: string, mode: number): Promise<FileHandle> {
+    const parent = dirname(path);
+    let made = this.directories.get(parent);
+    if (!made) {
+      made = mkdir(parent, { recursive: true });
+      made.catch(() => undefined);
+      this.directories.set(parent, made);
+    }
+    const opening = (async () => {
+      await made;
+      // O_EXCL + O_NOFOLLOW: never overwrite, never write through a link.
+      const fh = await open(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        mode,
+      );
+      this.handles.add(fh);
+      return fh;
+    })();
+    this.opening.add(opening);
+    const settled = () => this.opening.delete(opening);
+    opening.then(settled, settled);
+    return opening;
+  }
+
+  closed(fh: FileHandle): void {
+    this.handles.delete(fh);
+  }
+
+  /** After a failure: wait for opens in flight, then close every handle still open. */
+  async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.opening]);
+    await Promise.all([...this.handles].map((fh) => fh.close().catch(() => undefined)));
+    this.handles.clear();
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
 // (chunks are freed by frequent scavenges instead of piling up); --expose-gc lets the download
 // loop run a young-generation collection every 2 MiB, since it allocates too little JavaScript
 // to trigger one (download.ts). Measured in test/bench/updater.mjs.
-// Where `env -S` is unavailable, run it as `node --max-semi-space-size=1 --expose-gc …/bin.js`.
+// Where `env -S` is unavailable, run it as `node --max-semi-space-size=1 --expose-gc …/clawback-updater.mjs`.
+// The shipped bin is this file bundled with everything it imports (scripts/bundle-bin.mjs, docs/updater.md).
 import { main } from '@clawback/core';
 import { updaterProgram } from './program.js';
 

@@ -14,7 +14,7 @@ import {
 } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const BIN = join(import.meta.dirname, '..', 'dist', 'clawback-updater.mjs');
 let tmp: string;
 let fx: UpdaterRepoFixture;
 let server: RangeServer;

@@ -20,7 +20,7 @@ import { applyUpdate, checkForUpdate } from './commands/update.js';
 import { openDevice } from './device.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const BIN = join(import.meta.dirname, '..', 'dist', 'clawback-updater.mjs');
 
 let lab: UpdaterLab;
 let tmp: string;

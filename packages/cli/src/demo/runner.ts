@@ -11,7 +11,7 @@ import { ClawbackError, type CliIo, CoreErrors, runProgram } from '@clawback/cor
 
 /** The checkout the demo runs from (packages/cli/{src,dist}/demo/ → four levels up). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const UPDATER_BIN = join(REPO_ROOT, 'packages', 'updater', 'dist', 'bin.js');
+export const UPDATER_BIN = join(REPO_ROOT, 'packages', 'updater', 'dist', 'clawback-updater.mjs');
 
 export interface StepOutcome {
   code: number;

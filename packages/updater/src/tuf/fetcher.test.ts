@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,12 @@ describe('GotFetcher', () => {
       hits.set(req.url ?? '', n);
       if (req.url === '/flaky' && n < 3) return void res.writeHead(503).end();
       if (req.url === '/flaky' || req.url === '/ok') return void res.writeHead(200).end('hello');
+      if (req.url === '/cut') {
+        // First attempt: the headers and a few bytes, then the connection drops.
+        res.writeHead(200, { 'content-length': '10' });
+        if (n === 1) return void res.write('abc', () => res.destroy());
+        return void res.end('abcdefghij');
+      }
       if (req.url === '/big')
         return void res.writeHead(200, { 'content-length': '100' }).end('x'.repeat(100));
       if (req.url === '/endless') {
@@ -40,6 +47,12 @@ describe('GotFetcher', () => {
   it('retries transient failures with got’s retry and returns the body', async () => {
     expect((await fetcher.downloadBytes(`${base}/flaky`, 100)).toString()).toBe('hello');
     expect(hits.get('/flaky')).toBe(3);
+  });
+
+  it('a retry after a dropped body starts over: the bytes of the failed attempt are not kept', async () => {
+    expect((await fetcher.downloadBytes(`${base}/cut`, 100)).toString()).toBe('abcdefghij');
+    expect(await fetcher.downloadFile(`${base}/cut`, 100, (f) => readFile(f, 'utf8'))).toBe('abcdefghij');
+    expect(hits.get('/cut')).toBe(3);
   });
 
   it('maps HTTP errors to the tuf-js class that ends a root walk on 404', async () => {

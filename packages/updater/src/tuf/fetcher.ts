@@ -5,7 +5,7 @@
  * an endless-data attack stops at `maxLength` bytes (TUF 5.2 / 5.7.3).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got, { type Got, HTTPError, type Request } from 'got';
@@ -53,39 +53,41 @@ export class GotFetcher implements Fetcher {
     });
   }
 
+  /**
+   * Metadata (at most `maxLength` bytes, from signed lengths or the client's caps) is collected
+   * in memory: no temporary file, so a refresh costs no file system round trips per role.
+   */
   async downloadBytes(url: string, maxLength: number): Promise<Buffer> {
-    return this.downloadFile(url, maxLength, (file) => readFile(file));
+    return this.stream(url, maxLength, () => new MemorySink());
   }
 
   async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(join(this.tmpDir, 'clawback-fetch-'));
+    let attempt = 0;
     try {
-      const file = await this.streamToFile(url, dir, maxLength);
+      // A retry starts over from the first byte, into a fresh file, so no late write of an
+      // abandoned attempt can land in it.
+      const file = await this.stream(url, maxLength, () => new FileSink(join(dir, `attempt-${++attempt}`)));
       return await handler(file);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  /** Stream `url` into a file in `dir`; each attempt writes its own file. Resolves with the last one. */
-  private streamToFile(url: string, dir: string, maxLength: number): Promise<string> {
-    let attempt = 0;
-    return new Promise<string>((resolve, reject) => {
+  /** Stream `url` into a fresh sink per attempt; resolves with the last attempt's result. */
+  private stream<T>(url: string, maxLength: number, sinkFor: () => Sink<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
         reject(toTufError(err, url));
       };
-      const attach = (stream: Request, previous?: WriteStream) => {
+      const attach = (stream: Request, previous?: Sink<T>) => {
         previous?.destroy();
-        // A retry starts over from the first byte, into a fresh file, so no late write of an
-        // abandoned attempt can land in it.
-        attempt += 1;
-        const file = join(dir, `attempt-${attempt}`);
-        const out = createWriteStream(file);
+        const out = sinkFor();
         let received = 0;
-        out.on('error', fail);
+        out.onError(fail);
         stream.once('retry', (_count: number, _error: unknown, createRetryStream: () => Request) => {
           stream.removeAllListeners('data');
           attach(createRetryStream(), out);
@@ -110,14 +112,14 @@ export class GotFetcher implements Fetcher {
           }
           if (!out.write(chunk)) {
             stream.pause();
-            out.once('drain', () => stream.resume());
+            out.onDrain(() => stream.resume());
           }
         });
         stream.on('end', () => {
-          out.end(() => {
+          out.end((result) => {
             if (!settled) {
               settled = true;
-              resolve(file);
+              resolve(result);
             }
           });
         });
@@ -128,6 +130,54 @@ export class GotFetcher implements Fetcher {
       };
       attach(this.client.stream(url));
     });
+  }
+}
+
+/** Where one attempt's bytes go. */
+interface Sink<T> {
+  /** False when the caller should wait for 'drain' (`onDrain`). */
+  write(chunk: Buffer): boolean;
+  onDrain(fn: () => void): void;
+  onError(fn: (err: unknown) => void): void;
+  end(done: (result: T) => void): void;
+  destroy(): void;
+}
+
+class MemorySink implements Sink<Buffer> {
+  private readonly chunks: Buffer[] = [];
+  write(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  onDrain(): void {}
+  onError(): void {}
+  end(done: (result: Buffer) => void): void {
+    done(Buffer.concat(this.chunks));
+  }
+  destroy(): void {
+    this.chunks.length = 0;
+  }
+}
+
+class FileSink implements Sink<string> {
+  private readonly out: WriteStream;
+  constructor(private readonly path: string) {
+    this.out = createWriteStream(path);
+  }
+  write(chunk: Buffer): boolean {
+    return this.out.write(chunk);
+  }
+  onDrain(fn: () => void): void {
+    this.out.once('drain', fn);
+  }
+  onError(fn: (err: unknown) => void): void {
+    this.out.on('error', fn);
+  }
+  end(done: (result: string) => void): void {
+    this.out.end(() => done(this.path));
+  }
+  destroy(): void {
+    this.out.destroy();
   }
 }
 

@@ -51,10 +51,18 @@ export function checkExpiry(trusted: Trusted, reference: Date): void {
   }
 }
 
-/** Install a fully verified staged set: root first, timestamp last, each file atomically. */
+/**
+ * Install a fully verified staged set: root first, timestamp last, each file atomically. A role
+ * whose bytes did not change is left alone: a device polling an unchanged repository writes
+ * nothing (no flash wear, no fsync), and the order of the files that do change is kept.
+ */
 export async function install(stage: string, metadataDir: string): Promise<void> {
   for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
-    await writeFileAtomic(join(metadataDir, `${role}.json`), await readFile(join(stage, `${role}.json`)));
+    const installed = join(metadataDir, `${role}.json`);
+    const bytes = await readFile(join(stage, `${role}.json`));
+    const current = await readFile(installed).catch(() => undefined);
+    if (current?.equals(bytes)) continue;
+    await writeFileAtomic(installed, bytes);
   }
 }
 
