@@ -52,6 +52,17 @@ describe('downloadResumable', () => {
     expect((await stat(dest)).size).toBe(body.byteLength);
   });
 
+  it('discards a kept partial file that does not verify (a power cut garbled it) and says so', async () => {
+    const dest = join(dir, 'g.bin');
+    await writeFile(`${dest}.part`, Buffer.alloc(700_000, 9));
+    const err = await downloadResumable(opts(dest)).catch((e: unknown) => e);
+    expect(isClawbackError(err) && err.code).toBe('DOWNLOAD_FAILED');
+    await expect(stat(`${dest}.part`)).rejects.toThrow();
+    // The next run starts from the first byte and succeeds.
+    expect((await downloadResumable(opts(dest))).resumedFrom).toBe(0);
+    expect(sha256Hex(await readFile(dest))).toBe(sha);
+  });
+
   it('starts over when the server ignores Range', async () => {
     const dest = join(dir, 'c.bin');
     await writeFile(`${dest}.part`, body.subarray(0, 500_000));
