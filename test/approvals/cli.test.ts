@@ -175,7 +175,7 @@ describe('clawback approve check', () => {
 
 describe('built binary', () => {
   const exec = promisify(execFile);
-  const bin = join(root, 'packages/cli/dist/bin.js');
+  const bin = join(root, 'packages/cli/dist/bundle/clawback.mjs');
 
   it('documents approve check and evidence commands in --help', async () => {
     for (const cmd of [
@@ -207,7 +207,7 @@ describe('built binary', () => {
 
 describe('built binary against a loopback GitHub', () => {
   const exec = promisify(execFile);
-  const bin = join(root, 'packages/cli/dist/bin.js');
+  const bin = join(root, 'packages/cli/dist/bundle/clawback.mjs');
 
   it.each([
     ['approved-on-head', 0, 'approved'],

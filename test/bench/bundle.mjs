@@ -28,7 +28,7 @@ const opt = (name, dflt) => {
 const SIZES_MIB = opt('sizes', '64,512').split(',').map(Number);
 const RUNS = Math.max(3, Number(opt('runs', '3')));
 const FILES = 200;
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../packages/cli/dist/bundle/clawback.mjs', import.meta.url));
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 if (!existsSync(BIN)) {

@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobContext, loadWorkflow, runJob, type StepResult } from './workflow-runner.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'packages/cli/dist/bin.js');
+const cli = join(root, 'packages/cli/dist/bundle/clawback.mjs');
 const TAG = 'v1.4.0';
 
 interface FakeGitHubServer {

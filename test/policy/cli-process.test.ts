@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tamperAuditLog, writeDecisionLog } from '../../packages/testing/src/policy.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const bin = join(root, 'packages/cli/dist/bin.js');
+const bin = join(root, 'packages/cli/dist/bundle/clawback.mjs');
 
 function clawback(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {

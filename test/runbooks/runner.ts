@@ -20,7 +20,7 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 /** Commands a runbook may call, and the built file each runs. */
 const BINS: Record<string, string> = {
-  clawback: 'packages/cli/dist/bin.js',
+  clawback: 'packages/cli/dist/bundle/clawback.mjs',
   'clawback-tuf-conformance': 'packages/updater/dist/tuf/conformance-cli.js',
   'clawback-updater': 'packages/updater/dist/clawback-updater.mjs',
   'clawback-console': 'packages/console/dist/bin.js',
@@ -142,7 +142,9 @@ export async function runRunbook(path: string): Promise<RunResult> {
     await chmod(join(bin, name), 0o755);
   }
   if (!existsSync(join(PROJECT_ROOT, BINS.clawback as string))) {
-    throw new Error('packages/cli/dist/bin.js is missing: build first (`npm test` builds; or `npx tsc -b`)');
+    throw new Error(
+      'packages/cli/dist/bundle/clawback.mjs is missing: build first (`npm test` or `npm run build`)',
+    );
   }
   const env: NodeJS.ProcessEnv = {
     PATH: `${bin}:${process.env.PATH ?? ''}`,

@@ -9,7 +9,10 @@ import { addRelease, loadRepo, repoStatus } from '@clawback/sign';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, makeHarness } from './harness.js';
 
-const CLI = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../packages/cli/dist/bin.js');
+const CLI = resolve(
+  fileURLToPath(new URL('.', import.meta.url)),
+  '../../packages/cli/dist/bundle/clawback.mjs',
+);
 const AGENT = 'com.openclaw.logger';
 const version = async (file: string) =>
   (JSON.parse(await readFile(file, 'utf8')) as { signed: { version: number } }).signed.version;

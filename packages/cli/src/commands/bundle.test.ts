@@ -291,7 +291,7 @@ describe('clawback provenance', () => {
 
 describe('the built clawback binary', () => {
   it('verifies a bundle and rejects a tampered one with exit code 1', async () => {
-    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const bin = fileURLToPath(new URL('../../dist/bundle/clawback.mjs', import.meta.url));
     const { bundle, trust } = await signedBundle();
     const exec = promisify(execFile);
     const ok = await exec(process.execPath, [

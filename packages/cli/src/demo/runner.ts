@@ -9,8 +9,27 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClawbackError, type CliIo, CoreErrors, runProgram } from '@clawback/core';
 
-/** The checkout the demo runs from (packages/cli/{src,dist}/demo/ → four levels up). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/**
+ * The checkout the demo runs from: the nearest directory above this module that holds the sample
+ * agent. Searched rather than counted, because this code runs from packages/cli/src/demo/ (tests),
+ * packages/cli/dist/demo/ (tsc output) and packages/cli/dist/bundle/ (the shipped bin's chunks).
+ */
+function findRepoRoot(): string {
+  const start = dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'examples', 'sensor-agent', 'agent.yaml'))) return dir;
+    if (dirname(dir) === dir) break;
+  }
+  throw new ClawbackError(
+    CoreErrors.FILE_NOT_FOUND,
+    `the demo needs a Clawback checkout: no examples/sensor-agent above ${start}`,
+    {
+      hint: 'run `clawback demo` from a clone of the repository (`npm ci && npm start`), not from an installed package',
+    },
+  );
+}
+
+export const REPO_ROOT = findRepoRoot();
 export const UPDATER_BIN = join(REPO_ROOT, 'packages', 'updater', 'dist', 'clawback-updater.mjs');
 
 export interface StepOutcome {
