@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 
 export interface ProcSample {
@@ -87,13 +88,43 @@ export async function sampleProcessTree(rootPid: number, procRoot = '/proc'): Pr
 
 let clockTicks: Promise<number> | undefined;
 
-/** USER_HZ, the unit of utime/stime; 100 on every mainstream Linux build. */
+/** AT_CLKTCK in the ELF auxiliary vector: the value sysconf(_SC_CLK_TCK) itself returns. */
+const AT_CLKTCK = 17n;
+const WORD_BYTES: Record<string, number> = { arm: 4, ia32: 4, mips: 4, mipsel: 4, ppc: 4, s390: 4 };
+
+/** AT_CLKTCK from an auxiliary vector (`/proc/self/auxv`): pairs of native words, type then value. */
+export function clockTicksFromAuxv(auxv: Uint8Array, word = 8, littleEndian = true): number | undefined {
+  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  const read = (at: number) =>
+    word === 8 ? view.getBigUint64(at, littleEndian) : BigInt(view.getUint32(at, littleEndian));
+  for (let at = 0; at + 2 * word <= auxv.byteLength; at += 2 * word) {
+    const type = read(at);
+    if (type === 0n) return undefined; // AT_NULL ends the vector
+    if (type === AT_CLKTCK) {
+      const hz = Number(read(at + word));
+      return hz > 0 && hz < 1_000_000 ? hz : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * USER_HZ, the unit of utime/stime; 100 on every mainstream Linux build. Read from the kernel's
+ * auxiliary vector (no process to spawn during probation); `getconf CLK_TCK` where that fails.
+ */
 export function clockTicksPerSecond(): Promise<number> {
-  clockTicks ??= new Promise((resolve) => {
-    execFile('getconf', ['CLK_TCK'], { timeout: 2000 }, (err, stdout) => {
-      const n = Number.parseInt(String(stdout).trim(), 10);
-      resolve(err || !Number.isInteger(n) || n <= 0 ? 100 : n);
-    });
-  });
+  clockTicks ??= readFile('/proc/self/auxv')
+    .then((auxv) => clockTicksFromAuxv(auxv, WORD_BYTES[process.arch] ?? 8, endianness() === 'LE'))
+    .catch(() => undefined)
+    .then(
+      (hz) =>
+        hz ??
+        new Promise<number>((resolve) => {
+          execFile('getconf', ['CLK_TCK'], { timeout: 2000 }, (err, stdout) => {
+            const n = Number.parseInt(String(stdout).trim(), 10);
+            resolve(err || !Number.isInteger(n) || n <= 0 ? 100 : n);
+          });
+        }),
+    );
   return clockTicks;
 }

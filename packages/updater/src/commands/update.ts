@@ -77,12 +77,16 @@ async function selectFromRepository(
 ): Promise<Selection> {
   const source = await device.source();
   device.progress('TUF: refreshing metadata');
-  await source.refresh();
+  // The console check-in (a director's hint, never trusted for content) travels while TUF
+  // verifies: one round trip less before an install starts.
+  const [desired] = await Promise.all([
+    requested === undefined ? desiredVersion(device) : { version: requested },
+    source.refresh(),
+  ]);
   const [candidates, revoked] = await Promise.all([
     source.listReleases(device.config.agent),
     source.revokedVersions(device.config.agent),
   ]);
-  const desired = requested === undefined ? await desiredVersion(device) : { version: requested };
   if (desired === null) {
     return { kind: 'none', skipped: [], reason: 'the console assigns no release to this device' };
   }
