@@ -25,6 +25,10 @@
 // (http2-wrapper, which loads node:http2 at start-up) is left out: the updater never asks got for
 // HTTP/2, and a caller that did would get a clear error instead.
 //
+// The full bundle also defers the two `Intl.ListFormat`s that @sindresorhus/is (got's type checks)
+// builds when it loads: they only format one assertion message, and the first Intl object costs
+// ~12 ms of ICU set-up on every start. If that code changes upstream the build says so and leaves it.
+//
 // --split is for a bin with many commands that each `await import()` what they need (the
 // `clawback` CLI): OUTDIR gets NAME.mjs (the entry, shebang and exec bit kept) and
 // chunk-[hash].mjs files that esbuild splits along those dynamic imports, so a command still loads
@@ -137,6 +141,31 @@ export default { auto: unsupported, globalAgent: undefined, request: unsupported
   },
 };
 
+/**
+ * `new Intl.ListFormat(…)` at the top of @sindresorhus/is becomes an object whose `format` builds
+ * the real formatter on first use (the only use the module makes of them).
+ * @type {import('esbuild').Plugin}
+ */
+const lazyListFormat = {
+  name: 'clawback-lazy-list-format',
+  setup(b) {
+    const eager = /^const (andFormatter|orFormatter) = (new Intl\.ListFormat\([^;]*\));$/gm;
+    b.onLoad({ filter: /[\\/]@sindresorhus[\\/]is[\\/]distribution[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      let found = 0;
+      const contents = text.replace(eager, (_all, id, make) => {
+        found += 1;
+        return `let ${id}Instance;\nconst ${id} = { format: (list) => (${id}Instance ??= ${make}).format(list) };`;
+      });
+      if (found !== 2 || /\b(andFormatter|orFormatter)\.(?!format\()/.test(contents)) {
+        console.error(`bundle-bin: ${args.path} no longer builds its ListFormats as expected; left as is`);
+        return undefined;
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 // --split writes into a fresh sibling directory and swaps it in at the end, so a failed build
 // leaves the previous output whole and a rebuild leaves no stale chunk behind.
 const outDir = split ? resolve(out) : dirname(resolve(out));
@@ -170,7 +199,7 @@ try {
     banner: {
       js: "import { createRequire as __clawbackCreateRequire } from 'node:module'; const require = __clawbackCreateRequire(import.meta.url);",
     },
-    plugins: externalPackages ? [lazyRequires, npmExternal(buildDir)] : [lazyRequires, withoutHttp2],
+    plugins: externalPackages ? [lazyRequires, npmExternal(buildDir)] : [lazyRequires, withoutHttp2, lazyListFormat],
     legalComments: 'eof',
     logLevel: 'warning',
     metafile: true,

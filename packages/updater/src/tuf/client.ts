@@ -164,10 +164,10 @@ export function createTufClient(options: TufClientOptions): TufClient {
     // By agent, then semver (a string sort would put 1.10.0 before 1.9.0); invalid versions last.
     return out.sort(
       (a, b) =>
-        a.name.localeCompare(b.name) ||
+        byCodeUnits(a.name, b.name) ||
         (semver.valid(a.version) && semver.valid(b.version)
           ? semver.compare(a.version, b.version)
-          : a.version.localeCompare(b.version)),
+          : byCodeUnits(a.version, b.version)),
     );
   }
 
@@ -258,6 +258,12 @@ export function createTufClient(options: TufClientOptions): TufClient {
     return Array.isArray(doc.revoked) ? doc.revoked : [];
   }
 }
+
+/**
+ * Order of identifiers that must not depend on the device's locale (nor pay ICU's start-up, ~10
+ * ms, as `localeCompare` does on first use).
+ */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 async function verifiesAs(target: TargetFile, path: string): Promise<boolean> {
   if (!(await pathExists(path))) return false;
