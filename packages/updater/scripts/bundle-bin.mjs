@@ -199,7 +199,9 @@ try {
     banner: {
       js: "import { createRequire as __clawbackCreateRequire } from 'node:module'; const require = __clawbackCreateRequire(import.meta.url);",
     },
-    plugins: externalPackages ? [lazyRequires, npmExternal(buildDir)] : [lazyRequires, withoutHttp2, lazyListFormat],
+    plugins: externalPackages
+      ? [lazyRequires, npmExternal(buildDir)]
+      : [lazyRequires, withoutHttp2, lazyListFormat],
     legalComments: 'eof',
     logLevel: 'warning',
     metafile: true,
