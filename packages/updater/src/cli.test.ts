@@ -1,8 +1,11 @@
 // The built `clawback-updater` bin, as a daemon or an operator runs it: exit codes and --json.
+// It runs from a copy outside the repository, with no node_modules anywhere above it: the shipped
+// file (one bundle, docs/updater.md) must need nothing else but Node.
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   deviceConfigYaml,
   makeUpdaterRepo,
@@ -14,7 +17,8 @@ import {
 } from '@clawback/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'clawback-updater.mjs');
+const BUILT = join(import.meta.dirname, '..', 'dist', 'clawback-updater.mjs');
+let BIN: string;
 let tmp: string;
 let fx: UpdaterRepoFixture;
 let server: RangeServer;
@@ -36,6 +40,14 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'clawback-updater-cli-'));
+  BIN = join(tmp, 'usr', 'bin', 'clawback-updater.mjs');
+  await mkdir(dirname(BIN), { recursive: true });
+  await copyFile(BUILT, BIN);
+  for (let d = dirname(BIN); d !== dirname(d); d = dirname(d)) {
+    expect(existsSync(join(d, 'node_modules')), `${d}/node_modules would let the copy borrow packages`).toBe(
+      false,
+    );
+  }
   fx = await makeUpdaterRepo(join(tmp, 'fx'));
   server = await serveRanged(fx.repo);
   const hook = join(tmp, 'hook.sh');
