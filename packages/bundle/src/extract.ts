@@ -101,8 +101,7 @@ async function openWriter(
         fh = await opening;
       } catch (cause) {
         pairs.release(blocks);
-        failed(cause);
-        return;
+        throw writeError(path, cause);
       }
       if (syncs) {
         // Durable: the background job waits for `complete`, fsyncs and closes; its failure

@@ -60,10 +60,14 @@ export async function install(stage: string, metadataDir: string): Promise<void>
   for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
     const installed = join(metadataDir, `${role}.json`);
     const bytes = await readFile(join(stage, `${role}.json`));
-    const current = await readFile(installed).catch(() => undefined);
-    if (current?.equals(bytes)) continue;
+    if (await holds(installed, bytes)) continue;
     await writeFileAtomic(installed, bytes);
   }
+}
+
+/** Whether the file at `path` already holds exactly `bytes` (false when it is missing). */
+async function holds(path: string, bytes: Buffer): Promise<boolean> {
+  return (await readFile(path).catch(() => undefined))?.equals(bytes) === true;
 }
 
 async function readRole(dir: string, role: Role): Promise<unknown | undefined> {
@@ -128,8 +132,7 @@ export async function keepVerified(stage: string, metadataDir: string, reference
     const installed = join(metadataDir, `${role}.json`);
     if (!(await pathExists(staged))) continue;
     const bytes = await readFile(staged);
-    const current = (await pathExists(installed)) ? await readFile(installed) : undefined;
-    if (current?.equals(bytes)) continue;
+    if (await holds(installed, bytes)) continue;
     let md: { signed: { isExpired(t: Date): boolean } };
     try {
       md = Metadata.fromJSON(kinds[role] as MetadataKind.Root, JSON.parse(bytes.toString('utf8')) as J);
