@@ -46,14 +46,7 @@ describe('BatchedWriter', () => {
     const path = join(tmp, 'ro.bin');
     await (await open(path, 'w')).close();
     const fh = await open(path, 'r'); // writes fail with EBADF
-    const w = new BatchedWriter(fh, allocWriteBlocks(16));
-    let error: unknown;
-    try {
-      for (let i = 0; i < 8; i++) await w.write(Buffer.alloc(16, i));
-      await w.drain();
-    } catch (err) {
-      error = err;
-    }
+    const error = await errorWriting(new BatchedWriter(fh, allocWriteBlocks(16)), 8);
     await fh.close();
     expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('EBADF');
   });
@@ -79,14 +72,18 @@ describe('BatchedWriter', () => {
 
   it('surfaces a failed open like a failed write', async () => {
     const failedOpen = open(join(tmp, 'missing-dir', 'x.bin'), 'wx');
-    const w = new BatchedWriter(failedOpen, allocWriteBlocks(16));
-    let error: unknown;
-    try {
-      for (let i = 0; i < 4; i++) await w.write(Buffer.alloc(16, i));
-      await w.drain();
-    } catch (err) {
-      error = err;
-    }
+    const error = await errorWriting(new BatchedWriter(failedOpen, allocWriteBlocks(16)), 4);
     expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('ENOENT');
   });
 });
+
+/** Write `blocks` 16-byte chunks and drain; the error that surfaced, if any. */
+async function errorWriting(w: BatchedWriter, blocks: number): Promise<unknown> {
+  try {
+    for (let i = 0; i < blocks; i++) await w.write(Buffer.alloc(16, i));
+    await w.drain();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
